@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for the build scripts.  Sourced, never executed.
+
+# shellcheck disable=SC2034
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+JOBS=${JOBS:-$(( $(nproc) + 1 ))}
+
+msg()  { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die()  { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# pin NAME: the value of NAME in pins.mk.
+pin() {
+	local v
+	# Values may continue on the next lines with a trailing backslash.
+	v=$(sed -n -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' \
+		-e "s/^$1[[:space:]]*:=[[:space:]]*//p" "$TOP/pins.mk")
+	[ -n "$v" ] || die "pins.mk has no $1"
+	printf '%s\n' "$v"
+}
+
+# Options that point apt at a private state directory and at the project's
+# own source list, so fetching never changes the system's apt configuration.
+apt_private_opts() {
+	local d=$BUILD/apt
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	APT_OPTS=(-o "Dir::Etc::SourceList=$TOP/scripts/debian.list"
+		  -o "Dir::Etc::SourceParts=$d/sources.list.d"
+		  -o "Dir::State::Lists=$d/lists"
+		  -o "Dir::Cache=$d/cache"
+		  -o "APT::Sandbox::User=root")
+	mkdir -p "$d/sources.list.d"
+}
+
+apt_private_update() {
+	apt_private_opts
+	local stamp=$BUILD/apt/updated
+	# Refresh at most once a day: the pinned versions stay in the archive.
+	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
+		msg "apt: refreshing the private package lists"
+		apt-get "${APT_OPTS[@]}" -q update >"$BUILD/apt/update.log" 2>&1 ||
+			{ cat "$BUILD/apt/update.log" >&2; die "apt-get update failed"; }
+		touch "$stamp"
+	fi
+}
+
+# tree_hash DIR...: a hash of the contents of the given files/directories,
+# used to decide whether a derived tree is stale.
+tree_hash() {
+	local p
+	for p in "$@"; do
+		[ -e "$p" ] || { echo "absent $p"; continue; }
+		find "$p" -type f ! -name '*~' -print0 | LC_ALL=C sort -z |
+			xargs -0r sha256sum
+	done | sha256sum | cut -d' ' -f1
+}
+
+# git_commit_all DIR MESSAGE: commit everything in DIR with a fixed
+# identity, so that pristine bases get the same commit id on every machine.
+git_commit_all() {
+	local dir=$1 msg=$2
+	git -C "$dir" add -A
+	GIT_AUTHOR_NAME="cc-swiotlb build" GIT_AUTHOR_EMAIL="build@localhost" \
+	GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+		git -C "$dir" commit -q --no-verify -m "$msg"
+}
+
+# The kernels in use: build/obj/{host,guest}, or the -debug variants with
+# DEBUG=1 (KASAN; see kconfig/debug.config).
+KSUFFIX=
+[ "${DEBUG:-0}" = 1 ] && KSUFFIX=-debug
+HOST_OBJ=$BUILD/obj/host$KSUFFIX
+GUEST_OBJ=$BUILD/obj/guest$KSUFFIX
+HOST_KERNEL=$HOST_OBJ/arch/x86/boot/bzImage
+GUEST_KERNEL=$GUEST_OBJ/arch/x86/boot/bzImage
+GUEST_INITRD=$BUILD/guest-initramfs.cpio
