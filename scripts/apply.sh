@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# apply.sh linux|qemu
+#
+# Put our work on top of the pristine tree from fetch.sh, as git commits, one
+# series per component:
+#
+#   linux: guest     guest/files/      + guest/patches/*.patch
+#          host      host/kvm/files/   + host/kvm/patches/*.patch
+#          selftests selftests/        + selftests/patches/*.patch
+#                    (files mirrored under tools/testing/selftests/kvm/)
+#   qemu:  qemu      qemu-patches/files/ + qemu-patches/patches/*.patch
+#
+# Patches are git-format-patch mails applied with `git am`.  Whole new files
+# are copied to the same path in the tree; a file that already exists
+# upstream is an error (changes to upstream files must be patches).  A patch
+# brings whole files into its own commit by naming them, relative to the
+# component's files directory, in "Project-Files:" lines of its commit
+# message (removed from the commit), so the emitted series reads as it
+# would on a mailing list.  Files no patch names are committed first, as
+# "<component>: add new files".  Each series ends in a tag
+# named after its component, so `make patches` can emit base..guest,
+# guest..host, host..selftests and base..qemu.
+#
+# The tree is rebuilt from "base" only when an input changed.  If someone
+# committed to or edited the tree by hand since the last apply, nothing is
+# thrown away: the script stops and says so (FORCE=1 overrides).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+tree=${1:?usage: apply.sh linux|qemu}
+T=$BUILD/src/$tree
+[ -d "$T/.git" ] || die "$T is missing: run scripts/fetch.sh $tree first"
+
+case $tree in
+linux) comps=("guest:guest/files:guest/patches:."
+	      "host:host/kvm/files:host/kvm/patches:."
+	      "selftests:selftests:selftests/patches:tools/testing/selftests/kvm") ;;
+qemu)  comps=("qemu:qemu-patches/files:qemu-patches/patches:.") ;;
+*)     die "unknown tree '$tree'" ;;
+esac
+
+inputs=("$TOP/pins.mk" "$0")
+for c in "${comps[@]}"; do
+	IFS=: read -r _ f p _ <<<"$c"
+	inputs+=("$TOP/$f" "$TOP/$p")
+done
+want=$(tree_hash "${inputs[@]}")
+stamp=$T.applied
+if [ -f "$stamp" ]; then
+	read -r have_hash have_head <"$stamp"
+	head=$(git -C "$T" rev-parse HEAD)
+	if [ "$have_hash" = "$want" ] && [ "$head" = "$have_head" ] &&
+	   [ -z "$(git -C "$T" status --porcelain)" ]; then
+		exit 0
+	fi
+	if [ "${FORCE:-0}" != 1 ] &&
+	   { [ "$head" != "$have_head" ] || [ -n "$(git -C "$T" status --porcelain)" ]; }; then
+		die "$T was changed by hand since the last apply (commits or edits);
+       export them (make patches), or rerun with FORCE=1 to discard them"
+	fi
+else
+	# Never applied: the tree must still be the pristine base.
+	[ "$(git -C "$T" rev-parse HEAD)" = "$(git -C "$T" rev-parse base)" ] ||
+		[ "${FORCE:-0}" = 1 ] || die "$T is not at its base and has no apply stamp (FORCE=1 to reset)"
+fi
+
+# add_file FILESDIR DEST FILE: copy one whole file into the tree and stage it.
+add_file() {
+	local src=$TOP/$1/$3 dst=$T/$2/$3
+	if git -C "$T" cat-file -e "base:$(realpath -m --relative-to="$T" "$dst")" 2>/dev/null; then
+		die "$1/$3 exists upstream: change it with a patch instead"
+	fi
+	install -D -m "$(stat -c %a "$src")" "$src" "$dst"
+	git -C "$T" add "$dst"
+}
+
+msg "$tree: applying our files and patches"
+git -C "$T" reset -q --hard base
+git -C "$T" clean -qfdx
+for c in "${comps[@]}"; do
+	IFS=: read -r name files patches dest <<<"$c"
+	git -C "$T" tag -d "$name" >/dev/null 2>&1 || true
+	shopt -s nullglob
+	series=("$TOP/$patches"/*.patch)
+	shopt -u nullglob
+	# Whole files (the files directory minus its patches/ and docs).
+	all=$(cd "$TOP/$files" 2>/dev/null &&
+		find . -type f ! -path './patches/*' ! -name '*.md' ! -name '.gitkeep' |
+		sed 's|^\./||' | LC_ALL=C sort) || true
+	claimed=$(cat /dev/null "${series[@]}" | sed -n 's/^Project-Files:[[:space:]]*//p' | tr ' ' '\n' | sed '/^$/d' | LC_ALL=C sort -u)
+	for f in $claimed; do
+		grep -qxF "$f" <<<"$all" || die "a patch in $patches/ names $f, which $files/ does not have"
+	done
+	unclaimed=$(LC_ALL=C comm -23 <(echo "$all") <(echo "$claimed") | sed '/^$/d')
+	if [ -n "$unclaimed" ]; then
+		for f in $unclaimed; do add_file "$files" "$dest" "$f"; done
+		git_commit_all "$T" "$name: add new files
+
+Whole files kept in $files/ of the project, mirrored here at their
+upstream paths."
+	fi
+	for p in "${series[@]}"; do
+		GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+			git -C "$T" am -q --keep-cr "$p" ||
+			{ git -C "$T" am --abort 2>/dev/null; die "$p does not apply"; }
+		mine=$(git -C "$T" log -1 --format=%B | sed -n 's/^Project-Files:[[:space:]]*//p')
+		[ -n "$mine" ] || continue
+		for f in $mine; do add_file "$files" "$dest" "$f"; done
+		git -C "$T" log -1 --format=%B | sed '/^Project-Files:/d' |
+			GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+			git -C "$T" commit -q --amend --no-verify -F -
+	done
+	git -C "$T" tag "$name"
+done
+printf '%s %s\n' "$want" "$(git -C "$T" rev-parse HEAD)" >"$stamp"
