@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# cc-swiotlb: host-assisted bounce buffers for confidential VMs.
+#
+#   make run      build everything, boot L1 (host kernel, TCG) and L2 (guest
+#                 kernel, our QEMU + KVM inside L1), show the guest's
+#                 bounce-buffer statistics
+#   make test     build what is stale and run every test tier
+#   make patches  the git format-patch series, one per component
+#
+# Every step is a script under scripts/ that is incremental on its own
+# (kbuild, ninja, input hashes), so the targets are phony and cheap to
+# repeat.  See README.md and docs/testbed.md.
+
+BUILD	?= $(CURDIR)/build
+DEBUG	?= 0
+export BUILD DEBUG
+
+ifeq ($(DEBUG),1)
+KVARIANTS := host-debug guest-debug
+else
+KVARIANTS := host guest
+endif
+
+S := $(CURDIR)/scripts
+
+.PHONY: all deps sources apply kernels qemu selftests initramfs run test \
+	patches baseline check-patches clean distclean help
+
+all: kernels qemu selftests initramfs
+
+help:
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@$(S)/deps.sh
+
+sources: deps
+	@$(S)/fetch.sh linux
+	@$(S)/fetch.sh qemu
+	@$(S)/fetch.sh firmware
+
+apply: sources
+	@$(S)/apply.sh linux
+	@$(S)/apply.sh qemu
+
+kernels: apply
+	@$(S)/build-kernel.sh $(KVARIANTS)
+
+qemu: apply
+	@$(S)/build-qemu.sh
+
+selftests: kernels
+	@$(S)/build-selftests.sh
+
+initramfs: kernels
+	@$(S)/mkinitramfs.sh $(BUILD)/guest-initramfs.cpio
+
+run: all
+	@$(S)/run.sh
+
+test: all
+	@$(S)/test.sh
+
+# Run every upstream KVM selftest once on the host kernel (docs/selftest-baseline.md).
+baseline: all
+	@$(S)/test.sh --baseline
+
+patches: apply
+	@$(S)/patches.sh
+
+check-patches: patches
+	@$(S)/patches.sh --check
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/qemu $(BUILD)/selftests $(BUILD)/out \
+		$(BUILD)/patches $(BUILD)/guest-tools $(BUILD)/*.cpio*
+
+# Also drops the downloaded and imported sources.
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test.sh [--baseline]: run every test tier on the built stack and end with
+# one line "N passed, N failed, N skipped"; exit non-zero on any failure.
+#
+#   harness    the test tooling's own unit tests (KTAP parser)
+#   selftests  KVM selftests (tests/host/selftests.list) in L1, on the host
+#              kernel, booted under TCG by Debian's QEMU
+#   nested     the guest kernel in L2 (our QEMU, KVM inside L1) with
+#              swiotlb=force: boot, verified virtio-blk I/O, proof from
+#              swiotlb's debugfs that the I/O was bounced, clean console
+#   kunit      the guest kernel's built-in KUnit suites, parsed from the KTAP
+#              in L2's boot log
+#
+# --baseline runs every upstream KVM selftest instead (tier "baseline") and
+# writes build/out/latest/baseline.md for docs/selftest-baseline.md.
+#
+# Results and logs: build/out/<time>/ (build/out/latest points at the last).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=test
+[ "${1:-}" = --baseline ] && mode=baseline
+
+OUT=$BUILD/out/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+ln -sfn "$OUT" "$BUILD/out/latest"
+L1_MEM=${L1_MEM:-4G}
+L1_CPUS=${L1_CPUS:-2}
+
+declare -A npass nfail nskip
+tiers=()
+failures=()
+
+# result TIER STATUS NAME [DETAIL]
+result() {
+	local tier=$1 st=$2 name=$3 detail=${4:-}
+	[[ " ${tiers[*]} " == *" $tier "* ]] || tiers+=("$tier")
+	case $st in
+	pass) npass[$tier]=$(( ${npass[$tier]:-0} + 1 )) ;;
+	skip) nskip[$tier]=$(( ${nskip[$tier]:-0} + 1 )) ;;
+	*)    nfail[$tier]=$(( ${nfail[$tier]:-0} + 1 ))
+	      failures+=("$tier: $name${detail:+: $detail}") ;;
+	esac
+	printf '%-5s %s: %s%s\n' "${st^^}" "$tier" "$name" "${detail:+ ($detail)}"
+}
+
+# l1 NAME TIMEOUT COMMAND...: boot the host kernel in L1 under TCG with
+# OUT/NAME writable and run COMMAND there; console in OUT/NAME/l1-console.log.
+l1() {
+	local name=$1 limit=$2
+	shift 2
+	mkdir -p "$OUT/$name"
+	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg "$TOP/scripts/vmrun" -s \
+		-k "$HOST_KERNEL" -t "$limit" -w "$OUT/$name" \
+		-l "$OUT/$name/l1-console.log" -- "$@" 2>"$OUT/$name/vmrun.err"
+}
+
+# vmrun's own verdict on a failed L1 run, for the report.
+l1_reason() {
+	grep -h 'vmrun: FAIL' "$OUT/$1/vmrun.err" | tail -n 1 | sed 's/^vmrun: FAIL: //'
+}
+
+# Tier: harness.
+tier_harness() {
+	local t
+	for t in "$TOP"/tests/*_test.py; do
+		if python3 "$t" >"$OUT/harness-$(basename "$t" .py).log" 2>&1; then
+			result harness pass "$(basename "$t")"
+		else
+			result harness fail "$(basename "$t")" "see $OUT/harness-$(basename "$t" .py).log"
+		fi
+	done
+}
+
+# Tier: selftests (or the full upstream baseline).
+tier_selftests() {
+	local tier=$1 list=$2 limit=0 rc name st code secs n t
+	if [ "$list" = --all ]; then
+		limit=$(( $(find "$BUILD/selftests" -maxdepth 2 -type f -perm -u+x | wc -l) * 120 ))
+	else
+		while read -r _ t; do limit=$((limit + ${t:-120})); done \
+			< <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+	fi
+	limit=$((limit + 120))
+	msg "$tier: booting the host kernel in L1 (TCG); up to ${limit}s"
+	l1 "$tier" "$limit" "$TOP/tests/host/selftests.sh" "$OUT/$tier" "$list"
+	rc=$?
+	n=0
+	while read -r name st code secs; do
+		n=$((n + 1))
+		case $st in
+		pass) result "$tier" pass "$name" "${secs}s" ;;
+		skip) result "$tier" skip "$name" "$(grep -m1 "^$name:" "$OUT/$tier/results.reasons" | cut -d: -f2- | cut -c2-120)" ;;
+		*)    result "$tier" fail "$name" "$st, exit $code; log: $OUT/$tier/logs/${name//\//_}.log" ;;
+		esac
+	done <"$OUT/$tier/results" 2>/dev/null
+	if [ "$list" != --all ]; then
+		while read -r name _; do
+			grep -q "^$name " "$OUT/$tier/results" 2>/dev/null ||
+				result "$tier" fail "$name" "never ran"
+		done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+	fi
+	case $rc in
+	0)   ;;
+	126) result "$tier" fail "host kernel console" "kernel BUG/WARNING/lockdep report; see $OUT/$tier/l1-console.log" ;;
+	*)   result "$tier" fail "L1 run" "$(l1_reason "$tier") (vmrun exit $rc; $OUT/$tier/l1-console.log)" ;;
+	esac
+	[ "$n" -gt 0 ] || [ "$rc" != 0 ] || result "$tier" fail "selftests" "no results"
+}
+
+# Value of KEY in L2's data channel.
+l2val() {
+	tr -d '\r' <"$OUT/nested/l2-data" 2>/dev/null | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# Tiers: nested and kunit (one L1 boot, one L2 boot).
+tier_nested() {
+	local rc log=$OUT/nested/l2-console.log v splats
+	msg "nested: L1 (TCG) boots L2 (our QEMU, KVM) with swiotlb=force"
+	l1 nested 900 env GUEST_APPEND="${GUEST_APPEND:-}" \
+		L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
+		"$TOP/tests/host/nested.sh" "$OUT/nested"
+	rc=$?
+
+	if [ -n "$(l2val kernel)" ]; then
+		result nested pass "L2 boot" "$(l2val kernel), nested in L1 under KVM"
+	elif [ -s "$log" ]; then
+		result nested fail "L2 boot" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1)"
+		[ -f "$log" ] && { echo "--- last lines of $log"; tail -n 25 "$log" | tr -d '\r'; echo "---"; }
+	else
+		result nested fail "L2 boot" "$(l1_reason nested) (vmrun exit $rc; $OUT/nested/l1-console.log)"
+		tail -n 25 "$OUT/nested/l1-console.log" | tr -d '\r'
+	fi
+	if [ -n "$(l2val kernel)" ]; then
+		v=$(l2val io.vda.status)
+		if [ "$v" = 0 ]; then
+			result nested pass "virtio-blk verified I/O" "$(l2val io.vda.summary | sed 's/^blkverify: //')"
+		else
+			result nested fail "virtio-blk verified I/O" "${v:+blkverify exit $v: }$(l2val io.vda.summary)$(l2val error)"
+		fi
+		v=$(l2val swiotlb.used_hiwater)
+		if [ -n "$v" ] && [ "$v" -gt 0 ] 2>/dev/null; then
+			result nested pass "I/O bounced through swiotlb" "io_tlb_used_hiwater=$v of $(l2val swiotlb.nslabs) slabs"
+		else
+			result nested fail "I/O bounced through swiotlb" "io_tlb_used_hiwater=${v:-missing}"
+		fi
+	fi
+	if [ -s "$log" ]; then
+		if splats=$("$TOP/scripts/kernel-splats" "$log"); then
+			result nested pass "guest kernel console clean"
+		else
+			result nested fail "guest kernel console clean" "$(echo "$splats" | head -n 1 | cut -c1-160)"
+		fi
+	fi
+	if [ "$rc" = 126 ]; then
+		result nested fail "host kernel console" "kernel BUG/WARNING/lockdep report in L1; see $OUT/nested/l1-console.log"
+	fi
+
+	# KUnit: the suites ran at L2's boot.
+	local line st
+	if [ ! -s "$log" ]; then
+		result kunit fail "KTAP" "no L2 console log"
+		return
+	fi
+	python3 "$TOP/tests/ktap.py" "$log" >"$OUT/nested/kunit.txt"
+	rc=$?
+	while read -r line; do
+		case $line in
+		suite\ *)
+			set -- $line
+			case $3 in
+			pass) st=pass ;; skip) st=skip ;; *) st=fail ;;
+			esac
+			result kunit "$st" "$2" "$4 $5 $6" ;;
+		ktap:*)
+			result kunit fail "KTAP" "${line#ktap: }" ;;
+		esac
+	done <"$OUT/nested/kunit.txt"
+	grep '^  failed:' "$OUT/nested/kunit.txt"
+}
+
+t0=$SECONDS
+for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64"; do
+	[ -e "$f" ] || die "missing $f: run 'make' first"
+done
+msg "results in $OUT"
+if [ $mode = baseline ]; then
+	tier_selftests baseline --all
+	"$TOP/scripts/baseline-report.sh" "$OUT/baseline" >"$OUT/baseline.md"
+	msg "baseline table: $OUT/baseline.md"
+else
+	tier_harness
+	tier_selftests selftests "$TOP/tests/host/selftests.list"
+	tier_nested
+fi
+
+echo
+tp=0 tf=0 ts=0
+for t in "${tiers[@]}"; do
+	printf '%-10s %d passed, %d failed, %d skipped\n' "$t:" \
+		"${npass[$t]:-0}" "${nfail[$t]:-0}" "${nskip[$t]:-0}"
+	tp=$((tp + ${npass[$t]:-0})); tf=$((tf + ${nfail[$t]:-0})); ts=$((ts + ${nskip[$t]:-0}))
+done
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "(took $((SECONDS - t0))s; logs in $OUT)"
+echo "$tp passed, $tf failed, $ts skipped"
+[ "$tf" = 0 ] && [ "$tp" -gt 0 ]

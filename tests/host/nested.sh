@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside L1 (the host kernel): boot the guest kernel in L2 under our
+# QEMU with KVM, with one virtio-blk disk behind the DMA API
+# (iommu_platform=on) and swiotlb=force, and run a command there
+# (default: tests/guest/iotest.sh).  L2's console goes to
+# OUTDIR/l2-console.log, its data channel (/dev/ttyS1) to OUTDIR/l2-data.
+#
+# usage: nested.sh OUTDIR [command...]
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+B=$TOP/build
+out=${1:?usage: nested.sh OUTDIR [command...]}
+shift
+[ $# -gt 0 ] || set -- /test/iotest.sh 32
+
+[ -c /dev/kvm ] || { echo "nested: no /dev/kvm in L1"; exit 1; }
+mkdir -p "$out"
+disk=/tmp/l2-disk0.img
+truncate -s "${L2_DISK_SIZE:-128M}" "$disk"
+
+export QEMU=${L2_QEMU:-$B/qemu/qemu-system-x86_64}
+export QEMU_FIRMWARE=$B/qemu-firmware
+export ACCEL=kvm MEM=${L2_MEM:-1G} CPUS=${L2_CPUS:-2}
+# No XSAVE in L2: L0's TCG does not intercept XSETBV for a nested guest, so
+# L1's KVM never sees L2's XCR0 and reloads its own on every VM entry; an L2
+# that enables AVX would lose register state (docs/testbed.md).
+export CPU=${L2_CPU:-host,-xsave}
+export TIMEOUT=${L2_TIMEOUT:-400}
+# L2's kernel warnings are judged by the caller, from the console log.
+export VMRUN_WARN=ignore
+exec "$TOP/scripts/vmrun" \
+	-k "${L2_KERNEL:-$B/obj/guest/arch/x86/boot/bzImage}" \
+	-i "${L2_INITRD:-$B/guest-initramfs.cpio}" \
+	-l "$out/l2-console.log" -d "$out/l2-data" \
+	-a "swiotlb=force ${GUEST_APPEND:-}" \
+	-q -drive -q "if=none,id=disk0,file=$disk,format=raw,cache=writeback" \
+	-q -device -q "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on" \
+	-- "$@"
