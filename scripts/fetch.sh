@@ -25,6 +25,8 @@ import_tree() {
 	git -C "$dst" config gc.auto 0
 	# The upstream .gitignore files would hide generated-but-shipped files.
 	find "$dst" -name .gitignore -delete
+	# Files the builds write into the source tree are not edits.
+	printf '%s\n' .git-submodule-status >>"$dst/.git/info/exclude"
 	git_commit_all "$dst" "$name: pristine $version"
 	git -C "$dst" tag base
 	printf '%s\n' "$version" >"$dst.pin"

@@ -50,9 +50,10 @@ apt_private_update() {
 tree_hash() {
 	local p
 	for p in "$@"; do
-		[ -e "$p" ] || { echo "absent $p"; continue; }
-		find "$p" -type f ! -name '*~' -print0 | LC_ALL=C sort -z |
-			xargs -0r sha256sum
+		p=$(realpath -m --relative-to="$TOP" "$p")
+		[ -e "$TOP/$p" ] || { echo "absent $p"; continue; }
+		(cd "$TOP" && find "$p" -type f ! -name '*~' -print0 | LC_ALL=C sort -z |
+			xargs -0r sha256sum)
 	done | sha256sum | cut -d' ' -f1
 }
 
