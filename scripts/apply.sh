@@ -14,14 +14,14 @@
 #
 # Patches are git-format-patch mails applied with `git am`.  Whole new files
 # are copied to the same path in the tree; a file that already exists
-# upstream is an error (changes to upstream files must be patches).  A patch
-# brings whole files into its own commit by naming them, relative to the
-# component's files directory, in "Project-Files:" lines of its commit
-# message (removed from the commit), so the emitted series reads as it
-# would on a mailing list.  Files no patch names are committed first, as
-# "<component>: add new files".  Each series ends in a tag
-# named after its component, so `make patches` can emit base..guest,
-# guest..host, host..selftests and base..qemu.
+# upstream is an error (changes to upstream files must be patches).  Each
+# whole file is brought in by the patch that names it, relative to the
+# component's files directory, in a "Project-Files:" line of its commit
+# message (the line is dropped from the commit), so the emitted series
+# reads as it would on a mailing list; a patch may have no diff at all,
+# only such lines.  Each series ends in a tag named after its component, so
+# `make patches` can emit base..guest, guest..host, host..selftests and
+# base..qemu.
 #
 # The tree is rebuilt from "base" only when an input changed.  If someone
 # committed to or edited the tree by hand since the last apply, nothing is
@@ -66,6 +66,11 @@ else
 		[ "${FORCE:-0}" = 1 ] || die "$T is not at its base and has no apply stamp (FORCE=1 to reset)"
 fi
 
+am() {
+	GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+		git -C "$T" am -q --keep-cr "$@"
+}
+
 # add_file FILESDIR DEST FILE: copy one whole file into the tree and stage it.
 add_file() {
 	local src=$TOP/$1/$3 dst=$T/$2/$3
@@ -94,18 +99,22 @@ for c in "${comps[@]}"; do
 		grep -qxF "$f" <<<"$all" || die "a patch in $patches/ names $f, which $files/ does not have"
 	done
 	unclaimed=$(LC_ALL=C comm -23 <(echo "$all") <(echo "$claimed") | sed '/^$/d')
-	if [ -n "$unclaimed" ]; then
-		for f in $unclaimed; do add_file "$files" "$dest" "$f"; done
-		git_commit_all "$T" "$name: add new files
-
-Whole files kept in $files/ of the project, mirrored here at their
-upstream paths."
-	fi
+	[ -z "$unclaimed" ] ||
+		die "no patch in $patches/ names these files in a Project-Files: line:" $unclaimed
 	for p in "${series[@]}"; do
-		GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
-			git -C "$T" am -q --keep-cr "$p" ||
-			{ git -C "$T" am --abort 2>/dev/null; die "$p does not apply"; }
-		mine=$(git -C "$T" log -1 --format=%B | sed -n 's/^Project-Files:[[:space:]]*//p')
+		mine=$(sed -n 's/^Project-Files:[[:space:]]*//p' "$p")
+		if ! am "$p" >"$BUILD/apply-am.log" 2>&1; then
+			if grep -q '^diff --git' "$p" || [ -z "$mine" ]; then
+				cat "$BUILD/apply-am.log" >&2
+				git -C "$T" am --abort 2>/dev/null || true
+				die "$p does not apply"
+			fi
+			# A patch that only brings whole files: git am stops at
+			# the empty diff; hand it the files and let it commit.
+			for f in $mine; do add_file "$files" "$dest" "$f"; done
+			am --continue >"$BUILD/apply-am.log" 2>&1 ||
+				{ cat "$BUILD/apply-am.log" >&2; die "$p: cannot commit its files"; }
+		fi
 		[ -n "$mine" ] || continue
 		for f in $mine; do add_file "$files" "$dest" "$f"; done
 		git -C "$T" log -1 --format=%B | sed '/^Project-Files:/d' |

@@ -46,7 +46,8 @@ fetch_linux() {
 	if [ ! -f "$deb" ]; then
 		msg "linux: downloading $pkg=$ver"
 		(cd "$DL" && apt-get "${APT_OPTS[@]}" -q download "$pkg=$ver") ||
-			die "cannot download $pkg=$ver (is the pin in pins.mk still in the archive?)"
+			die "cannot download $pkg=$ver; the archive now has: $(apt-cache "${APT_OPTS[@]}" madison "$pkg" 2>/dev/null | cut -d'|' -f2 | tr -d ' ' | sort -uV | tr '\n' ' ')
+       (move the pin in pins.mk)"
 	fi
 	tmp=$BUILD/src/linux.tmp
 	rm -rf "$tmp"; mkdir -p "$tmp"
@@ -67,7 +68,8 @@ fetch_qemu() {
 	if [ ! -f "$dsc" ]; then
 		msg "qemu: downloading source $pkg=$ver"
 		(cd "$DL" && apt-get "${APT_OPTS[@]}" -q source --download-only "$pkg=$ver") ||
-			die "cannot download source $pkg=$ver"
+			die "cannot download source $pkg=$ver; the archive now has: $(apt-cache "${APT_OPTS[@]}" showsrc "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | tr '\n' ' ')
+       (bookworm keeps only its current point release: move the pin in pins.mk)"
 	fi
 	tmp=$BUILD/src/qemu.tmp
 	rm -rf "$tmp"

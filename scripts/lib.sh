@@ -36,7 +36,7 @@ apt_private_opts() {
 apt_private_update() {
 	apt_private_opts
 	local stamp=$BUILD/apt/updated
-	# Refresh at most once a day: the pinned versions stay in the archive.
+	# Refresh at most once a day.
 	if [ -z "$(find "$stamp" -mmin -1440 2>/dev/null)" ]; then
 		msg "apt: refreshing the private package lists"
 		apt-get "${APT_OPTS[@]}" -q update >"$BUILD/apt/update.log" 2>&1 ||

@@ -55,6 +55,7 @@ static void fill_block(unsigned char *p, uint64_t off, uint32_t pass,
 	uint64_t x = seed ^ (off * 0x9e3779b97f4a7c15ull) ^ pass;
 	unsigned int i;
 
+	memset(p, 0, 16);
 	memcpy(p, &off, sizeof(off));
 	memcpy(p + 8, &pass, sizeof(pass));
 	for (i = 16; i < SECTOR; i += 8) {

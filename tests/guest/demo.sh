@@ -17,10 +17,12 @@ echo "=== L2 guest up: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) vC
 echo "    command line: $(cat /proc/cmdline)"
 dmesg | grep -i 'software IO TLB\|swiotlb' | sed 's/^/    dmesg: /'
 stats "after boot"
+rc=0
 for b in /sys/block/vd*; do
 	[ -e "$b" ] || continue
 	echo "--- verified I/O on /dev/${b##*/} (O_DIRECT, 512 B to 1 MiB) ---"
-	/test/blkverify -b 16 "/dev/${b##*/}"
+	/test/blkverify -b 16 "/dev/${b##*/}" || rc=1
 done
 stats "after I/O"
-echo "=== L2 guest done ==="
+echo "=== L2 guest done ($([ $rc = 0 ] && echo "data verified" || echo "DATA VERIFICATION FAILED")) ==="
+exit $rc

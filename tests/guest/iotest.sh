@@ -24,8 +24,13 @@ if [ ! -d $dbg ]; then
 	exit 1
 fi
 report "swiotlb.nslabs=$(cat $dbg/io_tlb_nslabs)"
-# Start the high-water mark from zero: anything above it now is ours.
-echo 0 >$dbg/io_tlb_used_hiwater
+# Start the high-water mark from zero (the boot-time partition scan already
+# bounced), so that anything above it afterwards is blkverify's I/O.
+if ! echo 0 >$dbg/io_tlb_used_hiwater || [ "$(cat $dbg/io_tlb_used_hiwater)" != 0 ]; then
+	report "error=cannot reset $dbg/io_tlb_used_hiwater"
+	report "result=fail"
+	exit 1
+fi
 
 disks=0
 for b in /sys/block/vd*; do

@@ -10,7 +10,7 @@
 # usage: nested.sh OUTDIR [command...]
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-B=$TOP/build
+B=${BUILD:-$TOP/build}
 out=${1:?usage: nested.sh OUTDIR [command...]}
 shift
 [ $# -gt 0 ] || set -- /test/iotest.sh 32
@@ -28,9 +28,13 @@ export ACCEL=kvm MEM=${L2_MEM:-1G} CPUS=${L2_CPUS:-2}
 # that enables AVX would lose register state (docs/testbed.md).
 export CPU=${L2_CPU:-host,-xsave}
 export TIMEOUT=${L2_TIMEOUT:-400}
-# L2's kernel warnings are judged by the caller, from the console log.
+# L2's kernel warnings are judged by the caller, from the console log;
+# with L2_SILENT=1 L2's console stays out of L1's, so that they are not
+# counted against the host kernel as well.
 export VMRUN_WARN=ignore
-exec "$TOP/scripts/vmrun" \
+silent=
+[ "${L2_SILENT:-0}" = 1 ] && silent=-s
+exec "$TOP/scripts/vmrun" $silent \
 	-k "${L2_KERNEL:-$B/obj/guest/arch/x86/boot/bzImage}" \
 	-i "${L2_INITRD:-$B/guest-initramfs.cpio}" \
 	-l "$out/l2-console.log" -d "$out/l2-data" \

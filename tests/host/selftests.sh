@@ -5,17 +5,29 @@
 # timeout.  Writes OUTDIR/results, one "name status exit seconds" line per
 # test (status: pass, fail, skip, timeout), and OUTDIR/<name>.log.
 #
-# usage: selftests.sh OUTDIR LIST     tests named in LIST (tests/host/*.list)
+# usage: selftests.sh OUTDIR LIST     tests named in LIST, one per line:
+#                                     "name [timeout [arguments...]]"
 #        selftests.sh OUTDIR --all    every selftest binary that was built
+#        selftests.sh --list-all      print the names --all would run
 #
 # A test is skipped when it exits with KSFT_SKIP (4); the reason is the
 # test's own "SKIP" line, copied into OUTDIR/results.reasons.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${SELFTESTS:-$TOP/build/selftests}
+BIN=${SELFTESTS:-${BUILD:-$TOP/build}/selftests}
+DEFAULT_TIMEOUT=${SELFTEST_TIMEOUT:-120}
+
+all_tests() {
+	(cd "$BIN" && find . -maxdepth 2 -type f -perm -u+x ! -name '*.sh' |
+		sed 's|^\./||' | grep -v '^lib' | LC_ALL=C sort)
+}
+
+if [ "${1:-}" = --list-all ]; then
+	all_tests
+	exit
+fi
 out=${1:?usage: selftests.sh OUTDIR LIST|--all}
 list=${2:?usage: selftests.sh OUTDIR LIST|--all}
-DEFAULT_TIMEOUT=${SELFTEST_TIMEOUT:-120}
 
 [ -c /dev/kvm ] || { echo "selftests: no /dev/kvm in L1"; exit 1; }
 mkdir -p "$out/logs"
@@ -24,15 +36,14 @@ mkdir -p "$out/logs"
 
 tests() {
 	if [ "$list" = --all ]; then
-		(cd "$BIN" && find . -maxdepth 2 -type f -perm -u+x ! -name '*.sh' |
-			sed 's|^\./||' | grep -v '^lib' | LC_ALL=C sort)
+		all_tests
 	else
 		sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list"
 	fi
 }
 
 echo "selftests: $(uname -r), $(nproc) vCPUs, kvm_amd.npt=$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null || echo -)"
-tests | while read -r name limit; do
+tests | while read -r name limit args; do
 	limit=${limit:-$DEFAULT_TIMEOUT}
 	log=$out/logs/${name//\//_}.log
 	if [ ! -x "$BIN/$name" ]; then
@@ -42,8 +53,20 @@ tests | while read -r name limit; do
 		continue
 	fi
 	t0=$(date +%s)
-	(cd "$(dirname "$BIN/$name")" && timeout -k 5 "$limit" "$BIN/$name") >"$log" 2>&1 </dev/null
-	rc=$?
+	(cd "$(dirname "$BIN/$name")" && exec timeout -k 5 "$limit" "$BIN/$name" $args) >"$log" 2>&1 </dev/null &
+	pid=$!
+	# Do not wait forever for a test stuck in the kernel: SIGKILL cannot
+	# end it, and the remaining tests still deserve to run.
+	while kill -0 $pid 2>/dev/null && [ $(( $(date +%s) - t0 )) -le $((limit + 15)) ]; do
+		sleep 0.2
+	done
+	if kill -0 $pid 2>/dev/null; then
+		rc=137
+		echo "selftests: $name survived SIGKILL: stuck in the kernel" >>"$log"
+	else
+		wait $pid
+		rc=$?
+	fi
 	secs=$(( $(date +%s) - t0 ))
 	case $rc in
 	0)   status=pass ;;
