@@ -8,7 +8,8 @@
 # The config is `make tinyconfig` plus kconfig/common.config, the
 # variant's fragment, and kconfig/debug.config for -debug variants.  Every
 # option the fragments ask for must survive olddefconfig, or the build stops
-# and names it.  The compiler runs under ccache.
+# and names it.  The compiler runs under ccache.  CONFIG_ONLY=1 stops after
+# configuring.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -63,6 +64,10 @@ build_one() {
 		check_config "$O/.config" "${frags[@]}" ||
 			die "$v: the options above did not stick (missing dependency or typo?)"
 		echo "$want" >"$stamp"
+	fi
+	if [ "${CONFIG_ONLY:-0}" = 1 ]; then
+		msg "$v: configured ($O/.config); CONFIG_ONLY=1, not building"
+		return
 	fi
 	msg "$v: building ($(sed -n 's/^CONFIG_LOCALVERSION="\(.*\)"/\1/p' "$O/.config"))"
 	local t0=$SECONDS

@@ -55,7 +55,7 @@ l1() {
 	shift 2
 	mkdir -p "$OUT/$name"
 	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg "$TOP/scripts/vmrun" -s \
-		-k "$HOST_KERNEL" -t "$limit" -w "$OUT/$name" \
+		-k "$HOST_KERNEL" -a "$L1_APPEND" -t "$limit" -w "$OUT/$name" \
 		-l "$OUT/$name/l1-console.log" -- "$@" 2>"$OUT/$name/vmrun.err"
 }
 
@@ -164,16 +164,10 @@ tier_nested() {
 		"$TOP/tests/host/nested.sh" "$OUT/nested"
 	rc=$?
 
-	if [ -n "$(l2val kernel)" ]; then
+	local failed_before=${nfail[nested]:-0} booted=
+	[ -n "$(l2val kernel)" ] && booted=1
+	if [ -n "$booted" ]; then
 		result nested pass "L2 boot" "$(l2val kernel), nested in L1 under KVM"
-	elif [ -s "$log" ]; then
-		result nested fail "L2 boot" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1)"
-		[ -f "$log" ] && { echo "--- last lines of $log"; tail -n 25 "$log" | tr -d '\r'; echo "---"; }
-	else
-		result nested fail "L2 boot" "$(l1_reason nested) (vmrun exit $rc; $OUT/nested/l1-console.log)"
-		tail -n 25 "$OUT/nested/l1-console.log" | tr -d '\r'
-	fi
-	if [ -n "$(l2val kernel)" ]; then
 		v=$(l2val io.vda.status)
 		if [ "$v" = 0 ]; then
 			result nested pass "virtio-blk verified I/O" "$(l2val io.vda.summary | sed 's/^blkverify: //')"
@@ -186,18 +180,27 @@ tier_nested() {
 		else
 			result nested fail "I/O bounced through swiotlb" "io_tlb_used_hiwater=${v:-missing}"
 		fi
-	fi
-	if [ -s "$log" ]; then
 		if splats=$("$TOP/scripts/kernel-splats" "$log"); then
 			result nested pass "guest kernel console clean"
 		else
 			result nested fail "guest kernel console clean" "$(echo "$splats" | head -n 1 | cut -c1-160)"
 		fi
+	elif [ -s "$log" ]; then
+		# L2 started but never ran its command: say why, from L2's vmrun.
+		result nested fail "L2 boot" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1)"
+		echo "--- last lines of $log"; tail -n 25 "$log" | tr -d '\r'; echo "---"
+	else
+		result nested fail "L2 boot" "L2 never started: $(l1_reason nested) (vmrun exit $rc; $OUT/nested/l1-console.log)"
+		tail -n 25 "$OUT/nested/l1-console.log" | tr -d '\r'
 	fi
-	# Any other failure of the L1 or L2 run (a hang at shutdown, a lost
-	# exit marker, a host kernel report) fails the tier too; a failed
-	# check above already accounts for the test command's own exit 1.
-	[ "$(l2val result)" = fail ] && [ "$rc" = 1 ] || l1_verdict nested "$rc"
+	if ! grep -q '^vmrun: command exited with status' "$OUT/nested/vmrun.err" || [ "$rc" = 126 ]; then
+		# L1 itself failed (died, hung, or its kernel complained).
+		l1_verdict nested "$rc"
+	elif [ "$rc" != 0 ] && [ "${nfail[nested]:-0}" = "$failed_before" ]; then
+		# Every check passed, yet L2's run failed (a hang at power-off, a
+		# lost exit marker): that is a failure too.
+		result nested fail "L2 run" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1) (exit $rc)"
+	fi
 
 	# KUnit: the suites ran at L2's boot.
 	local line st

@@ -71,11 +71,16 @@ tests | while read -r name limit args; do
 	case $rc in
 	0)   status=pass ;;
 	4)   status=skip
-	     echo "$name: $(grep -m1 -i 'skip' "$log" | tr -s ' ')" >>"$out/results.reasons" ;;
+	     why=$(grep -m1 -i 'skip' "$log")
+	     [ -n "$why" ] || why=$(grep . "$log" | tail -n 1)
+	     echo "$name: $(echo "$why" | tr -s ' ')" >>"$out/results.reasons" ;;
 	124|137) status=timeout
 	     echo "$name: timed out after ${limit}s" >>"$out/results.reasons" ;;
 	*)   status=fail
-	     echo "$name: $(grep -m1 -E 'Assertion|FAIL|error' "$log" | tr -s ' ' | cut -c1-200)" >>"$out/results.reasons" ;;
+	     # The assertion's location and the test's last word on it.
+	     why=$(grep -A1 -m1 'Test Assertion Failure' "$log" | tail -n 1)
+	     [ -n "$why" ] || why=$(grep -m1 -E 'FAIL|error' "$log")
+	     echo "$name: $(echo "$why; $(grep . "$log" | tail -n 1)" | tr -s ' \t' ' ' | cut -c1-240)" >>"$out/results.reasons" ;;
 	esac
 	echo "$name $status $rc $secs" >>"$out/results"
 	echo "selftest $name: ${status^^} (exit $rc, ${secs}s)"
