@@ -15,7 +15,7 @@ stats() {
 echo
 echo "=== L2 guest up: Linux $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, $(sed -n 's/MemTotal: *//p' /proc/meminfo) ==="
 echo "    command line: $(cat /proc/cmdline)"
-dmesg | grep -i 'software IO TLB\|swiotlb' | sed 's/^/    dmesg: /'
+dmesg | grep 'software IO TLB' | sed 's/^/    dmesg: /'
 stats "after boot"
 rc=0
 for b in /sys/block/vd*; do
