@@ -51,12 +51,11 @@ stamp=$T.applied
 if [ -f "$stamp" ]; then
 	read -r have_hash have_head <"$stamp"
 	head=$(git -C "$T" rev-parse HEAD)
-	if [ "$have_hash" = "$want" ] && [ "$head" = "$have_head" ] &&
-	   [ -z "$(git -C "$T" status --porcelain)" ]; then
+	dirty=$(git -C "$T" status --porcelain)
+	if [ "$have_hash" = "$want" ] && [ "$head" = "$have_head" ] && [ -z "$dirty" ]; then
 		exit 0
 	fi
-	if [ "${FORCE:-0}" != 1 ] &&
-	   { [ "$head" != "$have_head" ] || [ -n "$(git -C "$T" status --porcelain)" ]; }; then
+	if [ "${FORCE:-0}" != 1 ] && { [ "$head" != "$have_head" ] || [ -n "$dirty" ]; }; then
 		die "$T was changed by hand since the last apply (commits or edits);
        export them (make patches), or rerun with FORCE=1 to discard them"
 	fi
@@ -67,8 +66,7 @@ else
 fi
 
 am() {
-	GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
-		git -C "$T" am -q --keep-cr "$@"
+	git -C "$T" am -q --keep-cr "$@"
 }
 
 # add_file FILESDIR DEST FILE: copy one whole file into the tree and stage it.
@@ -103,22 +101,22 @@ for c in "${comps[@]}"; do
 		die "no patch in $patches/ names these files in a Project-Files: line:" $unclaimed
 	for p in "${series[@]}"; do
 		mine=$(sed -n 's/^Project-Files:[[:space:]]*//p' "$p")
-		if ! am "$p" >"$BUILD/apply-am.log" 2>&1; then
-			if grep -q '^diff --git' "$p" || [ -z "$mine" ]; then
-				cat "$BUILD/apply-am.log" >&2
-				git -C "$T" am --abort 2>/dev/null || true
-				die "$p does not apply"
-			fi
+		if am "$p" >"$BUILD/apply-am.log" 2>&1; then
+			for f in $mine; do add_file "$files" "$dest" "$f"; done
+		elif [ -n "$mine" ] && ! grep -q '^diff --git' "$p"; then
 			# A patch that only brings whole files: git am stops at
 			# the empty diff; hand it the files and let it commit.
 			for f in $mine; do add_file "$files" "$dest" "$f"; done
 			am --continue >"$BUILD/apply-am.log" 2>&1 ||
 				{ cat "$BUILD/apply-am.log" >&2; die "$p: cannot commit its files"; }
+		else
+			cat "$BUILD/apply-am.log" >&2
+			git -C "$T" am --abort 2>/dev/null || true
+			die "$p does not apply"
 		fi
-		[ -n "$mine" ] || continue
-		for f in $mine; do add_file "$files" "$dest" "$f"; done
-		git -C "$T" log -1 --format=%B | sed '/^Project-Files:/d' |
-			GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+		# Take the staged files into the commit and drop the
+		# Project-Files: lines from its message.
+		[ -z "$mine" ] || git -C "$T" log -1 --format=%B | sed '/^Project-Files:/d' |
 			git -C "$T" commit -q --amend --no-verify -F -
 	done
 	git -C "$T" tag "$name"

@@ -17,8 +17,6 @@ SRC=$BUILD/src/linux
 [ -f "$SRC/Makefile" ] || die "no kernel tree: run scripts/fetch.sh linux"
 [ $# -gt 0 ] || die "usage: build-kernel.sh host|guest|host-debug|guest-debug..."
 
-CC_WRAP=gcc
-command -v ccache >/dev/null && CC_WRAP="ccache gcc"
 KMAKE=(make -C "$SRC" -s "CC=$CC_WRAP" "HOSTCC=$CC_WRAP" LOCALVERSION=
        KBUILD_BUILD_USER=cc-swiotlb KBUILD_BUILD_HOST=build)
 

@@ -13,9 +13,6 @@ O=$HOST_OBJ
 OUT=$BUILD/selftests
 [ -f "$O/.config" ] || die "configure the host kernel first (scripts/build-kernel.sh host)"
 
-CC_WRAP=gcc
-command -v ccache >/dev/null && CC_WRAP="ccache gcc"
-
 msg "selftests: exporting the host kernel's headers"
 make -C "$SRC" -s O="$O" headers >/dev/null
 msg "selftests: building (static)"

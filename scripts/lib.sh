@@ -62,11 +62,18 @@ tree_hash() {
 git_commit_all() {
 	local dir=$1 msg=$2
 	git -C "$dir" add -A
-	GIT_AUTHOR_NAME="cc-swiotlb build" GIT_AUTHOR_EMAIL="build@localhost" \
-	GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost" \
+	GIT_AUTHOR_NAME=$GIT_COMMITTER_NAME GIT_AUTHOR_EMAIL=$GIT_COMMITTER_EMAIL \
 	GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
 		git -C "$dir" commit -q --no-verify -m "$msg"
 }
+
+# Whoever runs the build commits into build/src as this identity (patches
+# keep their own authors).
+export GIT_COMMITTER_NAME="cc-swiotlb build" GIT_COMMITTER_EMAIL="build@localhost"
+
+# The compiler, under ccache when there is one.
+CC_WRAP=gcc
+command -v ccache >/dev/null && CC_WRAP="ccache gcc"
 
 # The kernels in use: build/obj/{host,guest}, or the -debug variants with
 # DEBUG=1 (KASAN; see kconfig/debug.config).
@@ -83,3 +90,16 @@ GUEST_INITRD=$BUILD/guest-initramfs.cpio
 # vCPUs in HLT: 2 of 12 I/O rounds in 10 minutes with vGIF, 12 of 12 in 2
 # minutes without), so KVM must not use it (docs/testbed.md).
 L1_APPEND="kvm_amd.vgif=0 ${L1_APPEND:-}"
+L1_MEM=${L1_MEM:-4G}
+L1_CPUS=${L1_CPUS:-2}
+
+# l1_vmrun VMRUN-ARGS...: boot the host kernel in L1 under TCG.
+l1_vmrun() {
+	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg \
+		"$TOP/scripts/vmrun" -k "$HOST_KERNEL" -a "$L1_APPEND" "$@"
+}
+
+# The L1 command that boots this build's guest kernel in L2
+# (tests/host/nested.sh); append OUTDIR and optionally a command.
+NESTED=(env BUILD="$BUILD" L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD"
+	GUEST_APPEND="${GUEST_APPEND:-}" "$TOP/tests/host/nested.sh")

@@ -12,10 +12,7 @@ set -uo pipefail
 OUT=$BUILD/out/run
 rm -rf "$OUT"; mkdir -p "$OUT"
 msg "L0: booting the host kernel ($(cat "$HOST_OBJ/include/config/kernel.release")) under TCG"
-MEM=${L1_MEM:-4G} CPUS=${L1_CPUS:-2} ACCEL=tcg VMRUN_WARN=${VMRUN_WARN:-fail} \
-	"$TOP/scripts/vmrun" -k "$HOST_KERNEL" -a "$L1_APPEND" -t 900 -w "$OUT" -l "$OUT/l1-console.log" -- \
-	env BUILD="$BUILD" L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" GUEST_APPEND="${GUEST_APPEND:-}" \
-	"$TOP/tests/host/nested.sh" "$OUT" /test/demo.sh
+l1_vmrun -t 900 -w "$OUT" -l "$OUT/l1-console.log" -- "${NESTED[@]}" "$OUT" /test/demo.sh
 rc=$?
 echo
 if [ $rc = 0 ]; then

@@ -28,8 +28,6 @@ mode=test
 OUT=$BUILD/out/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 ln -sfn "$OUT" "$BUILD/out/latest"
-L1_MEM=${L1_MEM:-4G}
-L1_CPUS=${L1_CPUS:-2}
 
 declare -A npass nfail nskip
 tiers=()
@@ -54,17 +52,26 @@ l1() {
 	local name=$1 limit=$2
 	shift 2
 	mkdir -p "$OUT/$name"
-	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg "$TOP/scripts/vmrun" -s \
-		-k "$HOST_KERNEL" -a "$L1_APPEND" -t "$limit" -w "$OUT/$name" \
-		-l "$OUT/$name/l1-console.log" -- "$@" 2>"$OUT/$name/vmrun.err"
+	l1_vmrun -s -t "$limit" -w "$OUT/$name" -l "$OUT/$name/l1-console.log" \
+		-- "$@" 2>"$OUT/$name/vmrun.err"
+}
+
+# vmrun's last "FAIL:" verdict in FILE.
+vmrun_fail() {
+	tr -d '\r' <"$1" | sed -n 's/^vmrun: FAIL: //p' | tail -n 1
 }
 
 # vmrun's own verdict on a failed L1 run, for the report.
 l1_reason() {
 	local r
-	r=$(sed -n 's/^vmrun: FAIL: //p' "$OUT/$1/vmrun.err" | tail -n 1)
+	r=$(vmrun_fail "$OUT/$1/vmrun.err")
 	[ -n "$r" ] || r=$(tail -n 1 "$OUT/$1/vmrun.err")
 	printf '%s\n' "$r"
+}
+
+# The entries of a selftest list file.
+list_entries() {
+	"$TOP/tests/host/selftests.sh" --list "$1"
 }
 
 # l1_verdict TIER RC: count a failed L1 run; a kernel report in L1's
@@ -95,8 +102,7 @@ tier_harness() {
 # Tier: selftests, the tests in LIST in one L1 boot.
 tier_selftests() {
 	local tier=$1 list=$2 limit=120 rc name st code secs t
-	while read -r _ t _; do limit=$((limit + ${t:-120})); done \
-		< <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+	while read -r _ t _; do limit=$((limit + ${t:-120})); done < <(list_entries "$list")
 	msg "$tier: booting the host kernel in L1 (TCG); up to ${limit}s"
 	l1 "$tier" "$limit" env BUILD="$BUILD" "$TOP/tests/host/selftests.sh" "$OUT/$tier" "$list"
 	rc=$?
@@ -110,7 +116,7 @@ tier_selftests() {
 	while read -r name _; do
 		grep -q "^$name " "$OUT/$tier/results" 2>/dev/null ||
 			result "$tier" fail "$name" "never ran"
-	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list")
+	done < <(list_entries "$list")
 	l1_verdict "$tier" "$rc"
 }
 
@@ -120,7 +126,7 @@ tier_baseline() {
 	mkdir -p "$dir"
 	: >"$dir/results"
 	: >"$dir/results.reasons"
-	for name in $(BUILD=$BUILD "$TOP/tests/host/selftests.sh" --list-all); do
+	for name in $("$TOP/tests/host/selftests.sh" --list-all); do
 		one=baseline/${name//\//_}
 		mkdir -p "$OUT/$one"
 		echo "$name" >"$OUT/$one/list"
@@ -159,9 +165,7 @@ l2val() {
 tier_nested() {
 	local rc log=$OUT/nested/l2-console.log v splats
 	msg "nested: L1 (TCG) boots L2 (our QEMU, KVM) with swiotlb=force"
-	l1 nested 900 env BUILD="$BUILD" L2_SILENT=1 GUEST_APPEND="${GUEST_APPEND:-}" \
-		L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
-		"$TOP/tests/host/nested.sh" "$OUT/nested"
+	l1 nested 900 env L2_SILENT=1 "${NESTED[@]}" "$OUT/nested"
 	rc=$?
 
 	local failed_before=${nfail[nested]:-0} booted=
@@ -187,7 +191,7 @@ tier_nested() {
 		fi
 	elif [ -s "$log" ]; then
 		# L2 started but never ran its command: say why, from L2's vmrun.
-		result nested fail "L2 boot" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1)"
+		result nested fail "L2 boot" "$(vmrun_fail "$OUT/nested/l1-console.log")"
 		echo "--- last lines of $log"; tail -n 25 "$log" | tr -d '\r'; echo "---"
 	else
 		result nested fail "L2 boot" "L2 never started: $(l1_reason nested) (vmrun exit $rc; $OUT/nested/l1-console.log)"
@@ -199,7 +203,7 @@ tier_nested() {
 	elif [ "$rc" != 0 ] && [ "${nfail[nested]:-0}" = "$failed_before" ]; then
 		# Every check passed, yet L2's run failed (a hang at power-off, a
 		# lost exit marker): that is a failure too.
-		result nested fail "L2 run" "$(sed -n 's/^vmrun: FAIL: //p' "$OUT/nested/l1-console.log" | tr -d '\r' | tail -n 1) (exit $rc)"
+		result nested fail "L2 run" "$(vmrun_fail "$OUT/nested/l1-console.log") (exit $rc)"
 	fi
 
 	# KUnit: the suites ran at L2's boot.

@@ -9,8 +9,8 @@
 #
 # usage: nested.sh OUTDIR [command...]
 set -u
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-B=${BUILD:-$TOP/build}
+. "$(dirname "$0")/../../scripts/lib.sh"
+B=$BUILD
 out=${1:?usage: nested.sh OUTDIR [command...]}
 shift
 [ $# -gt 0 ] || set -- /test/iotest.sh 32
@@ -35,8 +35,8 @@ export VMRUN_WARN=ignore
 silent=
 [ "${L2_SILENT:-0}" = 1 ] && silent=-s
 exec "$TOP/scripts/vmrun" $silent \
-	-k "${L2_KERNEL:-$B/obj/guest/arch/x86/boot/bzImage}" \
-	-i "${L2_INITRD:-$B/guest-initramfs.cpio}" \
+	-k "${L2_KERNEL:-$GUEST_KERNEL}" \
+	-i "${L2_INITRD:-$GUEST_INITRD}" \
 	-l "$out/l2-console.log" -d "$out/l2-data" \
 	-a "swiotlb=force ${GUEST_APPEND:-}" \
 	-q -drive -q "if=none,id=disk0,file=$disk,format=raw,cache=writeback" \

@@ -9,12 +9,13 @@
 #                                     "name [timeout [arguments...]]"
 #        selftests.sh OUTDIR --all    every selftest binary that was built
 #        selftests.sh --list-all      print the names --all would run
+#        selftests.sh --list LIST     print LIST's entries, comments dropped
 #
 # A test is skipped when it exits with KSFT_SKIP (4); the reason is the
 # test's own "SKIP" line, copied into OUTDIR/results.reasons.
 set -u
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=${SELFTESTS:-${BUILD:-$TOP/build}/selftests}
+. "$(dirname "$0")/../../scripts/lib.sh"
+BIN=${SELFTESTS:-$BUILD/selftests}
 DEFAULT_TIMEOUT=${SELFTEST_TIMEOUT:-120}
 
 all_tests() {
@@ -22,10 +23,14 @@ all_tests() {
 		sed 's|^\./||' | grep -v '^lib' | LC_ALL=C sort)
 }
 
-if [ "${1:-}" = --list-all ]; then
-	all_tests
-	exit
-fi
+entries() {
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1"
+}
+
+case ${1:-} in
+--list-all) all_tests; exit ;;
+--list)     entries "${2:?usage: selftests.sh --list LIST}"; exit ;;
+esac
 out=${1:?usage: selftests.sh OUTDIR LIST|--all}
 list=${2:?usage: selftests.sh OUTDIR LIST|--all}
 
@@ -38,7 +43,7 @@ tests() {
 	if [ "$list" = --all ]; then
 		all_tests
 	else
-		sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$list"
+		entries "$list"
 	fi
 }
 
