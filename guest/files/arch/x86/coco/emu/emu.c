@@ -47,6 +47,7 @@
 #include <kunit/visibility.h>
 
 #include <asm/coco.h>
+#include <asm/cpufeature.h>
 #include <asm/x86_init.h>
 
 #include "emu.h"
@@ -101,26 +102,14 @@ static int cc_emu_map_gpa_range(struct cc_emu_counters *c, phys_addr_t pa,
 	return 0;
 }
 
-/*
- * Announce the conversion of @numpages pages at @vaddr, one hypercall per
- * physically contiguous range.  The direct map and the kernel image are
- * linear, so they make one range; anything else (vmalloc) is walked.
- */
-static int cc_emu_notify_range(unsigned long vaddr, int numpages, bool enc)
+/* Announce a range that is not linear (vmalloc): one call per physical run. */
+static int cc_emu_notify_walk(struct cc_emu_counters *c, unsigned long vaddr,
+			      int numpages, bool enc)
 {
-	struct cc_emu_counters *c = enc ? &cc_emu_to_private : &cc_emu_to_shared;
-	unsigned long last = vaddr + (numpages - 1) * PAGE_SIZE;
 	phys_addr_t start = 0;
 	unsigned long n = 0;
 	unsigned int level;
 	int i, ret;
-
-	atomic64_inc(&c->calls);
-	atomic64_add(numpages, &c->pages);
-
-	if (virt_addr_valid((void *)vaddr) && virt_addr_valid((void *)last) &&
-	    __pa(last) - __pa(vaddr) == last - vaddr)
-		return cc_emu_map_gpa_range(c, __pa(vaddr), numpages, enc);
 
 	for (i = 0; i < numpages; i++) {
 		unsigned long va = vaddr + i * PAGE_SIZE;
@@ -143,6 +132,34 @@ static int cc_emu_notify_range(unsigned long vaddr, int numpages, bool enc)
 		n = 1;
 	}
 	return cc_emu_map_gpa_range(c, start, n, enc);
+}
+
+/*
+ * Announce the conversion of @numpages pages at @vaddr, one hypercall per
+ * physically contiguous range.  The direct map and the kernel image are
+ * linear, so they make one range; anything else is walked.  Calls and pages
+ * count only conversions the host accepted.
+ */
+static int cc_emu_notify_range(unsigned long vaddr, int numpages, bool enc)
+{
+	struct cc_emu_counters *c = enc ? &cc_emu_to_private : &cc_emu_to_shared;
+	unsigned long last = vaddr + (numpages - 1) * PAGE_SIZE;
+	int ret;
+
+	if (numpages <= 0)
+		return 0;
+
+	if (virt_addr_valid((void *)vaddr) && virt_addr_valid((void *)last) &&
+	    __pa(last) - __pa(vaddr) == last - vaddr)
+		ret = cc_emu_map_gpa_range(c, __pa(vaddr), numpages, enc);
+	else
+		ret = cc_emu_notify_walk(c, vaddr, numpages, enc);
+	if (ret)
+		return ret;
+
+	atomic64_inc(&c->calls);
+	atomic64_add(numpages, &c->pages);
+	return 0;
 }
 
 static int cc_emu_enc_status_change_prepare(unsigned long vaddr, int numpages,
@@ -176,13 +193,11 @@ VISIBLE_IF_KUNIT bool cc_emu_active(void)
 {
 	return cc_vendor == CC_VENDOR_EMULATED;
 }
-EXPORT_SYMBOL_IF_KUNIT(cc_emu_active);
 
 VISIBLE_IF_KUNIT bool cc_emu_host_notified(void)
 {
 	return cc_emu_notify;
 }
-EXPORT_SYMBOL_IF_KUNIT(cc_emu_host_notified);
 
 static void cc_emu_read_dir(struct cc_emu_dir_stats *d,
 			    struct cc_emu_counters *c)
@@ -208,7 +223,6 @@ VISIBLE_IF_KUNIT void cc_emu_get_stats(struct cc_emu_stats *stats)
 	stats->tlb_flush_requests = atomic64_read(&cc_emu_tlb_flushes);
 	stats->cache_flush_requests = atomic64_read(&cc_emu_cache_flushes);
 }
-EXPORT_SYMBOL_IF_KUNIT(cc_emu_get_stats);
 
 static int __init cc_emu_setup(char *arg)
 {
@@ -221,9 +235,25 @@ static int __init cc_emu_setup(char *arg)
 	if (!on)
 		return 0;
 
-	/* SME, SEV, TDX or a paravisor got here first. */
+	if (cc_vendor == CC_VENDOR_EMULATED)
+		return 0;
+	/* SME, SEV or TDX got here first. */
 	if (cc_platform_has(CC_ATTR_MEM_ENCRYPT) || cc_mask) {
 		pr_err("memory encryption is already active, not emulating it\n");
+		return -EINVAL;
+	}
+	/*
+	 * Only in a VM: on bare metal the vendor would hide an SEV-SNP host.
+	 * (An isolated Hyper-V guest's vTOM setup, later in boot, replaces
+	 * the vendor and the hooks: the real thing wins.)
+	 */
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
+		pr_err("not running in a VM, not emulating a confidential guest\n");
+		return -EINVAL;
+	}
+	/* A CoCo guest's RNG is seeded from RDRAND or it panics (cc_random_init). */
+	if (!boot_cpu_has(X86_FEATURE_RDRAND)) {
+		pr_err("the CPU has no RDRAND, not emulating a confidential guest\n");
 		return -EINVAL;
 	}
 
@@ -266,7 +296,7 @@ static int cc_emu_stats_show(struct seq_file *m, void *v)
 
 	cc_emu_get_stats(&s);
 	seq_printf(m, "shared_bit: %d\n", CC_EMU_SHARED_BIT);
-	seq_printf(m, "host_notified: %d\n", cc_emu_notify);
+	seq_printf(m, "host_notified: %d\n", cc_emu_host_notified());
 	cc_emu_show_dir(m, "to_shared", &s.to_shared);
 	cc_emu_show_dir(m, "to_private", &s.to_private);
 	seq_printf(m, "shared_pages: %lld\n",

@@ -14,7 +14,7 @@
 
 /**
  * struct cc_emu_dir_stats - conversions in one direction
- * @calls: set_memory_{de,en}crypted() calls that reached the emulation
+ * @calls: set_memory_{de,en}crypted() calls the host accepted
  * @pages: 4 KiB pages they converted
  * @ranges: physically contiguous ranges the host was (or would have been)
  *          told about

@@ -16,8 +16,6 @@
 
 #include "emu.h"
 
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
-
 #define CC_EMU_TEST_TRIES	8
 
 /* The paging level mapping @addr in the kernel's page tables, and its state. */
@@ -126,7 +124,10 @@ static void cc_emu_test_2m_conversion_keeps_large_page(struct kunit *test)
  * @npages: a1
  * @attrs: a2
  * @own: @gpa is an offset into a private page the test allocated
- * @ret: the answer the ABI requires
+ * @ret: the answer expected: KVM's own for the first three cases (x86.c
+ *       refuses them before any exit), the VMM's for the others.  Refusing
+ *       MMIO, non-RAM and page sizes above 1 GiB is this test bed's VMM
+ *       policy (docs/dma-guard.md); the ABI itself reserves bits 63:5.
  */
 struct cc_emu_hc_case {
 	const char *name;
@@ -137,26 +138,45 @@ struct cc_emu_hc_case {
 	long ret;
 };
 
-#define ENC	KVM_MAP_GPA_RANGE_ENCRYPTED
+#define MAP_ENC		KVM_MAP_GPA_RANGE_ENCRYPTED
+#define MAP_DEC		KVM_MAP_GPA_RANGE_DECRYPTED
 
 static void cc_emu_test_map_gpa_range_refusals(struct kunit *test)
 {
-	u64 ram_end = PFN_PHYS(max_pfn);
+	/*
+	 * The firmware may reserve the top of RAM below 4 GiB in the e820
+	 * map, so max_pfn can stop short of what the VMM backs; but below
+	 * 4 GiB nothing past RAM's end is RAM, and above it RAM ends at
+	 * max_pfn.
+	 */
+	u64 ram_end = PFN_PHYS(max_pfn), past = max_t(u64, ram_end, SZ_4G);
+	u64 across = ram_end <= SZ_4G ? (SZ_4G - ram_end) / PAGE_SIZE + 1 : 2;
 	const struct cc_emu_hc_case cases[] = {
-		{ "unaligned address", 1, 1, ENC, true, -KVM_EINVAL },
-		{ "no pages", 0, 0, ENC, true, -KVM_EINVAL },
-		{ "size wraps around", 0, U64_MAX, ENC, true, -KVM_EINVAL },
-		{ "end past 2^52", BIT_ULL(52) - PAGE_SIZE, 2, ENC, false, -KVM_EINVAL },
-		{ "local APIC MMIO", 0xfee00000, 1, ENC, false, -KVM_EINVAL },
-		{ "past the end of RAM", ram_end, 1, ENC, false, -KVM_EINVAL },
-		{ "across the end of RAM", ram_end - PAGE_SIZE, 2, ENC, false, -KVM_EINVAL },
-		{ "reserved attribute bit 5", 0, 1, ENC | BIT_ULL(5), true, -KVM_EINVAL },
-		{ "reserved attribute bit 63", 0, 1, ENC | BIT_ULL(63), true, -KVM_EINVAL },
-		{ "page size 3", 0, 1, ENC | 3, true, -KVM_EINVAL },
-		{ "page size 15", 0, 1, ENC | 15, true, -KVM_EINVAL },
-		/* The control: a private page made private again. */
-		{ "valid, already private", 0, 1, ENC, true, 0 },
-		{ "valid, 2 MiB size hint", 0, 1, ENC | KVM_MAP_GPA_RANGE_PAGE_SZ_2M, true, 0 },
+		{ "unaligned address", 1, 1, MAP_ENC, true, -KVM_EINVAL },
+		{ "no pages", 0, 0, MAP_ENC, true, -KVM_EINVAL },
+		{ "size wraps around", 0, U64_MAX, MAP_ENC, true, -KVM_EINVAL },
+		{ "size overflows in bytes", 0, BIT_ULL(52), MAP_ENC, true, -KVM_EINVAL },
+		{ "end past 2^52", BIT_ULL(52) - PAGE_SIZE, 2, MAP_ENC, false, -KVM_EINVAL },
+		{ "local APIC MMIO", 0xfee00000, 1, MAP_ENC, false, -KVM_EINVAL },
+		{ "past the end of RAM", past, 1, MAP_ENC, false, -KVM_EINVAL },
+		{ "across the end of RAM", ram_end - PAGE_SIZE, across, MAP_ENC, false,
+		  -KVM_EINVAL },
+		{ "reserved attribute bit 5", 0, 1, MAP_ENC | BIT_ULL(5), true, -KVM_EINVAL },
+		{ "reserved attribute bit 63", 0, 1, MAP_ENC | BIT_ULL(63), true, -KVM_EINVAL },
+		{ "page size 3", 0, 1, MAP_ENC | 3, true, -KVM_EINVAL },
+		{ "page size 15", 0, 1, MAP_ENC | 15, true, -KVM_EINVAL },
+		/* Sharing widens what devices may reach: refused the same way. */
+		{ "shared: local APIC MMIO", 0xfee00000, 1, MAP_DEC, false, -KVM_EINVAL },
+		{ "shared: past the end of RAM", past, 1, MAP_DEC, false, -KVM_EINVAL },
+		{ "shared: across the end of RAM", ram_end - PAGE_SIZE, across, MAP_DEC, false,
+		  -KVM_EINVAL },
+		{ "shared: size overflows in bytes", 0, BIT_ULL(52), MAP_DEC, true, -KVM_EINVAL },
+		{ "shared: reserved attribute bit 5", 0, 1, MAP_DEC | BIT_ULL(5), true,
+		  -KVM_EINVAL },
+		{ "shared: page size 3", 0, 1, MAP_DEC | 3, true, -KVM_EINVAL },
+		/* The controls: a private page made private again. */
+		{ "valid, already private", 0, 1, MAP_ENC, true, 0 },
+		{ "valid, 2 MiB size hint", 0, 1, MAP_ENC | KVM_MAP_GPA_RANGE_PAGE_SZ_2M, true, 0 },
 	};
 	struct page *page;
 	int i;
@@ -192,6 +212,3 @@ static struct kunit_suite cc_emu_test_suite = {
 };
 
 kunit_test_suite(cc_emu_test_suite);
-
-MODULE_DESCRIPTION("KUnit tests for the emulated confidential-computing guest");
-MODULE_LICENSE("GPL");
