@@ -12,6 +12,10 @@
 #              swiotlb's debugfs that the I/O was bounced, clean console
 #   kunit      the guest kernel's built-in KUnit suites, parsed from the KTAP
 #              in L2's boot log
+#   cc         the confidential-VM test bed (tests/host/ccguard.sh): L2 with
+#              cc_emulation under QEMU's DMA guard, verified virtio-blk and
+#              NVMe I/O, no violation, QMP and debugfs agreeing; and the
+#              negative control, L2 without it, whose DMA the guard refuses
 #
 # --baseline runs every KVM selftest instead (tier "baseline"), each in a
 # fresh L1 boot so that one that hangs or crashes the host kernel costs only
@@ -233,6 +237,24 @@ tier_nested() {
 	grep '^  failed:' "$OUT/nested/kunit.txt"
 }
 
+# Tier: cc, both runs of tests/host/ccguard.sh in one L1 boot.
+tier_cc() {
+	local rc name st detail
+	msg "cc: L1 (TCG) boots L2 twice under the DMA guard: cc_emulation, then without"
+	l1 cc 1200 env BUILD="$BUILD" GUEST_APPEND="${GUEST_APPEND:-}" \
+		L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
+		"$TOP/tests/host/ccguard.sh" "$OUT/cc"
+	rc=$?
+	while read -r name st detail; do
+		result cc "$st" "$name" "$detail"
+	done <"$OUT/cc/results" 2>/dev/null
+	[ -s "$OUT/cc/results" ] || result cc fail "ccguard.sh" "no results (L1: $(l1_reason cc))"
+	# A failed check already counted; otherwise judge the L1 run.
+	if [ "$rc" != 0 ] && [ "$rc" != 1 ] || ! grep -q '^vmrun: command exited with status' "$OUT/cc/vmrun.err"; then
+		l1_verdict cc "$rc"
+	fi
+}
+
 t0=$SECONDS
 for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
@@ -246,6 +268,7 @@ else
 	tier_harness
 	tier_selftests selftests "$TOP/tests/host/selftests.list"
 	tier_nested
+	tier_cc
 fi
 
 echo

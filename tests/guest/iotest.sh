@@ -1,12 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Runs in the L2 guest: verified I/O on every virtio-blk disk, and proof
-# from swiotlb's debugfs counters that the data was bounced.  Results go to
-# stdout and, as "key=value" lines, to /dev/ttyS1 (vmrun --data).
+# Runs in the L2 guest: verified I/O on every virtio-blk and NVMe disk, and
+# proof from swiotlb's debugfs counters that the data was bounced.  Results
+# go to stdout and, as "key=value" lines, to /dev/ttyS1 (vmrun --data); with
+# cc_emulation, the emulation's counters too ("cc.NAME=VALUE").
 #
-# usage: iotest.sh [MiB per disk]
+# With HOLD seconds, the guest then says "hold=HOLD" and waits that long
+# before exiting, idle, so that the VMM can be queried about a guest whose
+# counters no longer move.
+#
+# usage: iotest.sh [MiB per disk [HOLD]]
 mib=${1:-32}
+hold=${2:-0}
+ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
 data=/dev/ttyS1
 fail=0
@@ -32,8 +39,18 @@ if ! echo 0 >$dbg/io_tlb_used_hiwater || [ "$(cat $dbg/io_tlb_used_hiwater)" != 
 	exit 1
 fi
 
+# An NVMe controller scans its namespaces after probe: wait for them.
+for c in /sys/class/nvme/nvme*; do
+	[ -e "$c" ] || continue
+	t=0
+	while [ $t -lt 20 ] && ! ls -d "/sys/block/${c##*/}n"* >/dev/null 2>&1; do
+		sleep 1
+		t=$((t + 1))
+	done
+done
+
 disks=0
-for b in /sys/block/vd*; do
+for b in /sys/block/vd* /sys/block/nvme*n*; do
 	[ -e "$b" ] || continue
 	d=/dev/${b##*/}
 	disks=$((disks + 1))
@@ -45,7 +62,7 @@ for b in /sys/block/vd*; do
 	[ $rc = 0 ] || fail=1
 done
 report "io.disks=$disks"
-[ $disks -gt 0 ] || { report "error=no virtio-blk disk found"; fail=1; }
+[ $disks -gt 0 ] || { report "error=no virtio-blk or NVMe disk found"; fail=1; }
 
 hiwater=$(cat $dbg/io_tlb_used_hiwater)
 report "swiotlb.used=$(cat $dbg/io_tlb_used)"
@@ -54,5 +71,14 @@ if [ "$hiwater" -eq 0 ]; then
 	report "error=swiotlb high-water mark is 0: the I/O was not bounced"
 	fail=1
 fi
+if [ -r $ccstats ]; then
+	while IFS=': ' read -r k v; do
+		report "cc.$k=$v"
+	done <$ccstats
+fi
 report "result=$([ $fail = 0 ] && echo pass || echo fail)"
+if [ "$hold" -gt 0 ]; then
+	report "hold=$hold"
+	sleep "$hold"
+fi
 exit $fail

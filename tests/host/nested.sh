@@ -7,6 +7,14 @@
 # (default: tests/guest/iotest.sh).  L2's console goes to
 # OUTDIR/l2-console.log, its data channel (/dev/ttyS1) to OUTDIR/l2-data.
 #
+# Optional, from the environment:
+#   L2_NVME=1       also an NVMe disk (id nvme0; the virtio-blk one is vblk0)
+#   L2_DMA_GUARD=1  -accel kvm,dma-guard=on (docs/dma-guard.md), and
+#                   -boot strict=on so that SeaBIOS leaves the disks alone
+#   L2_QMP=PATH     a QMP socket at PATH
+#   L2_VBLK_LATER=1 no virtio-blk device at boot, only its drive (disk0) and
+#                   a PCIe root port (rp0) to hot-plug it into over QMP
+#
 # usage: nested.sh OUTDIR [command...]
 set -u
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -19,6 +27,22 @@ shift
 mkdir -p "$out"
 disk=/tmp/l2-disk0.img
 truncate -s "${L2_DISK_SIZE:-128M}" "$disk"
+extra=()
+if [ "${L2_NVME:-0}" = 1 ]; then
+	truncate -s "${L2_DISK_SIZE:-128M}" /tmp/l2-nvme0.img
+	extra+=(-q -drive -q "if=none,id=nvm0,file=/tmp/l2-nvme0.img,format=raw,cache=writeback"
+		-q -device -q "nvme,id=nvme0,drive=nvm0,serial=ccnvme0")
+fi
+if [ "${L2_DMA_GUARD:-0}" = 1 ]; then
+	export ACCEL_OPTS=dma-guard=on
+	extra+=(-q -boot -q strict=on)
+fi
+[ -z "${L2_QMP:-}" ] || extra+=(-q -qmp -q "unix:$L2_QMP,server=on,wait=off")
+if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
+	extra+=(-q -device -q "pcie-root-port,id=rp0,bus=pcie.0,chassis=1")
+else
+	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on")
+fi
 
 export QEMU=${L2_QEMU:-$B/qemu/qemu-system-x86_64}
 export QEMU_FIRMWARE=$B/qemu-firmware
@@ -40,5 +64,4 @@ exec "$TOP/scripts/vmrun" $silent \
 	-l "$out/l2-console.log" -d "$out/l2-data" \
 	-a "swiotlb=force ${GUEST_APPEND:-}" \
 	-q -drive -q "if=none,id=disk0,file=$disk,format=raw,cache=writeback" \
-	-q -device -q "virtio-blk-pci,drive=disk0,iommu_platform=on,disable-legacy=on" \
-	-- "$@"
+	"${extra[@]}" -- "$@"

@@ -1,0 +1,189 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside L1 (the host kernel): the confidential-VM test bed end to end,
+# two L2 boots of the guest kernel under our QEMU with the DMA guard on
+# (-accel kvm,dma-guard=on, docs/dma-guard.md), each with a virtio-blk and
+# an NVMe disk:
+#
+#   cc   the guest emulates a confidential VM (cc_emulation,
+#        docs/cc-emulation.md): verified I/O on both disks, bounced, with no
+#        guard violation, and QEMU's count of shared memory (QMP
+#        query-dma-guard) equal to the guest's (debugfs);
+#   neg  the negative control, the same guest without cc_emulation: it
+#        shares nothing, so the guard must refuse both devices' DMA (NVMe
+#        present at boot, virtio-blk hot-plugged once the guest is up), the
+#        I/O must fail or stop within a bounded time, and QEMU must carry on.
+#
+# Each run's files are in OUTDIR/cc and OUTDIR/neg (consoles, data channel,
+# QMP answers).  OUTDIR/results gets one line per check, "NAME pass|fail
+# DETAIL"; the exit status is 0 when every check passed.
+#
+# usage: ccguard.sh OUTDIR [cc|neg]   (both runs by default)
+set -u
+. "$(dirname "$0")/../../scripts/lib.sh"
+out=${1:?usage: ccguard.sh OUTDIR [cc|neg]}
+runs=${2:-cc neg}
+qmp=$TOP/tests/host/qmp.py
+results=$out/results
+mkdir -p "$out/cc" "$out/neg"
+: >"$results"
+fails=0
+
+check() {
+	local name=$1 st=$2 detail=${3:-}
+	echo "$name $st $detail" >>"$results"
+	echo "ccguard: ${st^^} $name${detail:+ ($detail)}"
+	[ "$st" = pass ] || fails=$((fails + 1))
+}
+
+# val DIR KEY: KEY's last value in DIR's L2 data channel.
+val() {
+	tr -d '\r' <"$1/l2-data" 2>/dev/null | sed -n "s/^$2=//p" | tail -n 1
+}
+
+# jq FILE EXPR: a value from a QMP answer, EXPR in Python over "r".
+jq() {
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+
+# The violations QMP counted for the device whose path contains ID.
+violations() {
+	jq "$1" "sum(d['violations'] for d in r['devices'] if '/$2/' in d['path'] + '/')"
+}
+
+# query SOCKET FILE: one query-dma-guard answer into FILE.
+query() {
+	python3 "$qmp" -t 5 "$1" query-dma-guard >"$2.tmp" 2>>"${2%/*}/qmp.err" &&
+		mv "$2.tmp" "$2"
+}
+
+# cc_attempt DIR: one run of the emulated guest; its nested.sh status.
+cc_attempt() {
+	local dir=$1 sock=/tmp/l2-cc.qmp pid
+	rm -f "$sock"
+	L2_NVME=1 L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=400 \
+		GUEST_APPEND="${GUEST_APPEND:-} cc_emulation" \
+		"$TOP/tests/host/nested.sh" "$dir" /test/iotest.sh 16 15 >"$dir/nested.out" 2>&1 &
+	pid=$!
+	# Once the guest holds still ("hold=" after its counters), ask QEMU.
+	while kill -0 $pid 2>/dev/null; do
+		if grep -q '^hold=' "$dir/l2-data" 2>/dev/null; then
+			query "$sock" "$dir/qmp.json"
+			break
+		fi
+		sleep 1
+	done
+	wait $pid
+}
+
+run_cc() {
+# --- cc: the emulated confidential guest ---
+dir=$out/cc retried=
+cc_attempt "$dir"
+rc=$?
+# The nested layer under TCG sometimes loses L2 altogether (docs/testbed.md,
+# known limits): when L2 died before its counters were out, run once more,
+# keep the first attempt's logs, and say so in every result.
+if { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } && ! grep -q '^hold=' "$dir/l2-data" 2>/dev/null; then
+	mkdir -p "$dir/attempt1"
+	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir/attempt1/" 2>/dev/null
+	retried="; second attempt, the first lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt1/nested.out" | tail -n 1)"
+	echo "ccguard: L2 died in the first cc attempt (exit $rc); retrying once"
+	cc_attempt "$dir"
+	rc=$?
+fi
+if [ -z "$(val "$dir" kernel)" ]; then
+	check cc-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)"
+else
+	check cc-boot pass "$(val "$dir" kernel), $(val "$dir" cmdline | grep -o cc_emulation)$retried"
+	for d in vda nvme0n1; do
+		st=$(val "$dir" "io.$d.status")
+		check "cc-io-$d" "$([ "$st" = 0 ] && echo pass || echo fail)" \
+			"$(val "$dir" "io.$d.summary")${st:+ (exit $st)}"
+	done
+	hw=$(val "$dir" swiotlb.used_hiwater)
+	check cc-bounced "$([ "${hw:-0}" -gt 0 ] && echo pass || echo fail)" \
+		"swiotlb high-water ${hw:-missing} slabs"
+	if [ ! -s "$dir/qmp.json" ]; then
+		check cc-qmp fail "no query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
+	else
+		en=$(jq "$dir/qmp.json" "r['enabled']")
+		v=$(jq "$dir/qmp.json" "sum(d['violations'] for d in r['devices'])")
+		check cc-no-violations "$([ "$en" = True ] && [ "$v" = 0 ] && echo pass || echo fail)" \
+			"guard enabled=$en, violations=$v"
+		q=$(jq "$dir/qmp.json" "r['shared-pages']")
+		g=$(val "$dir" cc.shared_pages)
+		check cc-shared-pages-agree "$([ -n "$g" ] && [ "$q" = "$g" ] && echo pass || echo fail)" \
+			"QEMU $q pages shared, guest debugfs $g"
+		q=$(jq "$dir/qmp.json" "r['conversions']['to-shared-calls']")
+		g=$(val "$dir" cc.to_shared_exits)
+		check cc-exits-agree "$([ -n "$g" ] && [ "$q" = "$g" ] && echo pass || echo fail)" \
+			"QEMU $q to-shared hypercalls, guest $g exits"
+	fi
+	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
+	check cc-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+	line=$(python3 "$TOP/tests/ktap.py" "$dir/l2-console.log" 2>/dev/null | grep '^suite x86_cc_emulation ')
+	check cc-kunit "$([ "${line#* * }" = "pass pass:3 fail:0 skip:0" ] && echo pass || echo fail)" \
+		"${line:-no x86_cc_emulation suite in the console}"
+fi
+
+}
+
+run_neg() {
+# --- neg: the same guest, not emulating: nothing is shared ---
+dir=$out/neg sock=/tmp/l2-neg.qmp
+rm -f "$sock"
+L2_NVME=1 L2_DMA_GUARD=1 L2_QMP=$sock L2_VBLK_LATER=1 L2_SILENT=1 L2_TIMEOUT=240 \
+	"$TOP/tests/host/nested.sh" "$dir" /test/guardneg.sh 15 >"$dir/nested.out" 2>&1 &
+pid=$!
+# A virtio-blk disk at boot would hang the boot in its probe: plug it in
+# once the guest is up.  Keep the last answer: QEMU goes away with the guest.
+plugged=
+while kill -0 $pid 2>/dev/null; do
+	if [ -z "$plugged" ] && grep -q '^ready=' "$dir/l2-data" 2>/dev/null; then
+		python3 "$qmp" "$sock" device_add '{"driver": "virtio-blk-pci", "id": "vblk0",
+			"bus": "rp0", "drive": "disk0", "iommu_platform": true,
+			"disable-legacy": "on"}' >"$dir/device_add.out" 2>&1
+		plugged=$?
+	fi
+	[ -S "$sock" ] && query "$sock" "$dir/qmp.json"
+	sleep 2
+done
+wait $pid
+rc=$?
+if [ -z "$(val "$dir" kernel)" ]; then
+	check neg-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)"
+else
+	check neg-boot pass "$(val "$dir" kernel), no cc_emulation"
+	check neg-hotplug "$([ "$plugged" = 0 ] && echo pass || echo fail)" \
+		"device_add virtio-blk-pci: ${plugged:-never tried} $(head -c 160 "$dir/device_add.out" 2>/dev/null)"
+	r=$(val "$dir" result)
+	outcomes=$(tr -d '\r' <"$dir/l2-data" | sed -n 's/^io\.\(.*\)\.outcome=/\1:/p' | tr '\n' ' ')
+	check neg-io-refused "$([ "$r" = pass ] && echo pass || echo fail)" \
+		"${outcomes:-no disk came up} (guest exit $rc)"
+	if [ ! -s "$dir/qmp.json" ]; then
+		check neg-qmp fail "no query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null))"
+	else
+		for d in vblk0 nvme0; do
+			v=$(violations "$dir/qmp.json" $d)
+			a=$(jq "$dir/qmp.json" "[hex(d['first-violation-address']) for d in r['devices'] if '/$d/' in d['path'] + '/'][0]")
+			check "neg-violations-$d" "$([ "${v:-0}" -gt 0 ] && echo pass || echo fail)" \
+				"${v:-0} violations, first at ${a:-none}"
+		done
+	fi
+	# 0 or 1 is the guest command's verdict: the VM ran to its end.
+	check neg-qemu-survived "$([ "$rc" -le 1 ] && echo pass || echo fail)" \
+		"nested.sh exit $rc$([ "$rc" -le 1 ] && echo ": the guest finished its command and QEMU shut down cleanly")"
+fi
+}
+
+for r in $runs; do
+	case $r in
+	cc|neg) "run_$r" ;;
+	*) echo "ccguard: unknown run '$r'" >&2; exit 2 ;;
+	esac
+done
+exit $((fails > 0))
