@@ -62,6 +62,13 @@ build_one() {
 		check_config "$O/.config" "${frags[@]}" ||
 			die "$v: the options above did not stick (missing dependency or typo?)"
 		echo "$want" >"$stamp"
+	else
+		# Our patches may have changed the tree's Kconfig since: settle
+		# new symbols at their defaults instead of prompting, and check
+		# that the fragments still hold.
+		"${KMAKE[@]}" O="$O" olddefconfig >/dev/null
+		check_config "$O/.config" "${frags[@]}" ||
+			die "$v: the options above no longer stick after a Kconfig change"
 	fi
 	if [ "${CONFIG_ONLY:-0}" = 1 ]; then
 		msg "$v: configured ($O/.config); CONFIG_ONLY=1, not building"

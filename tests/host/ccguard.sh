@@ -9,7 +9,7 @@
 #   cc   the guest emulates a confidential VM (cc_emulation,
 #        docs/cc-emulation.md): verified I/O on both disks, bounced, with no
 #        guard violation, and QEMU's count of shared memory (QMP
-#        query-dma-guard) equal to the guest's (debugfs);
+#        x-query-dma-guard) equal to the guest's (debugfs);
 #   neg  the negative control, the same guest without cc_emulation: it
 #        shares nothing, so the guard must refuse both devices' DMA (NVMe
 #        present at boot, virtio-blk hot-plugged once the guest is up), the
@@ -54,9 +54,9 @@ violations() {
 	jq "$1" "sum(d['violations'] for d in r['devices'] if '/$2/' in d['path'] + '/')"
 }
 
-# query SOCKET FILE: one query-dma-guard answer into FILE.
+# query SOCKET FILE: one x-query-dma-guard answer into FILE.
 query() {
-	python3 "$qmp" -t 5 "$1" query-dma-guard >"$2.tmp" 2>>"${2%/*}/qmp.err" &&
+	python3 "$qmp" -t 5 "$1" x-query-dma-guard >"$2.tmp" 2>>"${2%/*}/qmp.err" &&
 		mv "$2.tmp" "$2"
 }
 
@@ -108,7 +108,7 @@ else
 	check cc-bounced "$([ "${hw:-0}" -gt 0 ] && echo pass || echo fail)" \
 		"swiotlb high-water ${hw:-missing} slabs"
 	if [ ! -s "$dir/qmp.json" ]; then
-		check cc-qmp fail "no query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
+		check cc-qmp fail "no x-query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
 	else
 		en=$(jq "$dir/qmp.json" "r['enabled']")
 		v=$(jq "$dir/qmp.json" "sum(d['violations'] for d in r['devices'])")
@@ -165,7 +165,7 @@ else
 	check neg-io-refused "$([ "$r" = pass ] && echo pass || echo fail)" \
 		"${outcomes:-no disk came up} (guest exit $rc)"
 	if [ ! -s "$dir/qmp.json" ]; then
-		check neg-qmp fail "no query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null))"
+		check neg-qmp fail "no x-query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null))"
 	else
 		for d in vblk0 nvme0; do
 			v=$(violations "$dir/qmp.json" $d)

@@ -1,5 +1,5 @@
 /*
- * QMP query-dma-guard: the guest's shared memory and the DMA the guard
+ * QMP x-query-dma-guard: the guest's shared memory and the DMA the guard
  * refused.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -23,7 +23,7 @@ static void add_device(const char *path, const DmaGuardDeviceStats *st,
     QAPI_LIST_APPEND(*tail, dev);
 }
 
-DmaGuardInfo *qmp_query_dma_guard(Error **errp)
+DmaGuardInfo *qmp_x_query_dma_guard(Error **errp)
 {
     DmaGuardInfo *info = g_new0(DmaGuardInfo, 1);
     DmaGuardConversions *conv = g_new0(DmaGuardConversions, 1);

@@ -16,13 +16,17 @@
  * garbage, writes vanish and the request "succeeds".
  *
  * The guard judges DMA addresses as guest-physical addresses; it does not
- * work behind a vIOMMU.  MSI writes do not come through here.
+ * work behind a vIOMMU, and the guarded devices refuse to realize there.
+ * MSI writes do not come through here.  The shared set is not migrated,
+ * so the guard blocks migration.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "migration/blocker.h"
 #include "qemu/thread.h"
 #include "qemu/lockable.h"
 #include "qom/object.h"
@@ -36,7 +40,7 @@ bool dma_guard_on;
 static struct {
     /* @lock protects @devices and the records in it */
     QemuMutex lock;
-    GHashTable *devices;        /* QOM path -> DmaGuardDeviceStats */
+    GHashTable *devices;        /* QOM path (a copy) -> DmaGuardDeviceStats */
 } dg;
 
 static void __attribute__((__constructor__)) dma_guard_init(void)
@@ -46,9 +50,22 @@ static void __attribute__((__constructor__)) dma_guard_init(void)
                                        g_free, g_free);
 }
 
-void dma_guard_enable(void)
+bool dma_guard_enable(Error **errp)
 {
+    static Error *blocker;
+
+    if (!blocker) {
+        error_setg(&blocker, "dma-guard=on: the guest's shared memory "
+                   "(KVM_HC_MAP_GPA_RANGE) is not migrated, and without it "
+                   "the destination would refuse every device DMA");
+        if (migrate_add_blocker(blocker, errp) < 0) {
+            error_free(blocker);
+            blocker = NULL;
+            return false;
+        }
+    }
     dma_guard_on = true;
+    return true;
 }
 
 /*
@@ -84,15 +101,23 @@ static bool dma_guard_allowed(hwaddr addr, hwaddr len, hwaddr *bad)
     return true;
 }
 
+/*
+ * The violation is counted under @dev's canonical path, which the device
+ * core computed under the BQL when it realized @dev (dev->canonical_path,
+ * kept until the device is finalized): this may run without the BQL (a
+ * virtio-blk iothread), where walking the QOM tree is not safe.  The
+ * record keeps a copy, so it outlives the device.
+ */
 static void dma_guard_violation(DeviceState *dev, hwaddr addr, hwaddr len,
                                 hwaddr bad)
 {
-    g_autofree char *path = object_get_canonical_path(OBJECT(dev));
+    const char *path = dev->canonical_path;
     DmaGuardDeviceStats *st;
     bool first = false;
 
     if (!path) {
-        path = g_strdup(object_get_typename(OBJECT(dev)));
+        /* Not realized: should not DMA; count it under its type. */
+        path = object_get_typename(OBJECT(dev));
     }
     trace_dma_guard_violation(path, addr, len, bad);
 

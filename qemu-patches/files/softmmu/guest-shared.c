@@ -25,6 +25,7 @@
 #include "exec/address-spaces.h"
 #include "hw/qdev-core.h"
 #include "sysemu/reset.h"
+#include "sysemu/sysemu.h"
 #include "sysemu/guest-shared.h"
 #include "trace.h"
 
@@ -191,7 +192,26 @@ static void guest_shared_reset(void *opaque)
     trace_guest_shared_reset();
 }
 
-static void __attribute__((__constructor__)) guest_shared_register_reset(void)
+/*
+ * Clear the set only after the devices are reset.  qemu_devices_reset()
+ * runs the reset handlers in the order they were registered, and
+ * qdev_machine_creation_done() registers the one resetting the devices
+ * (resettable_cold_reset_fn on the sysbus) just before it runs the
+ * machine-init-done notifiers; registered from such a notifier, this
+ * handler runs after it.  Clearing first would let a device reset that
+ * changes the memory map make a virtio device re-check rings it still
+ * holds against an empty set, and refuse them.
+ */
+static void guest_shared_machine_done(Notifier *notifier, void *data)
 {
     qemu_register_reset(guest_shared_reset, NULL);
+}
+
+static Notifier guest_shared_machine_done_notifier = {
+    .notify = guest_shared_machine_done,
+};
+
+static void __attribute__((__constructor__)) guest_shared_register_reset(void)
+{
+    qemu_add_machine_init_done_notifier(&guest_shared_machine_done_notifier);
 }

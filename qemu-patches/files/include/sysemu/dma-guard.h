@@ -17,13 +17,22 @@ static inline bool dma_guard_enabled(void)
     return dma_guard_on;
 }
 
-/** dma_guard_enable: turn the guard on (at accelerator setup). */
-void dma_guard_enable(void);
+/**
+ * dma_guard_enable: turn the guard on (at accelerator setup).
+ *
+ * The guest's shared set is not migrated, and a destination would refuse
+ * every DMA without it, so this also blocks migration; that fails with
+ * --only-migratable.
+ *
+ * Returns: true on success, false with @errp set on failure.
+ */
+bool dma_guard_enable(Error **errp);
 
 /**
  * dma_guard_check: may @dev's DMA touch guest memory [@addr, @addr + @len)?
- * @dev: the device doing the DMA; its violations are counted under its
- *       QOM path
+ * @dev: the device doing the DMA, realized; its violations are counted
+ *       under its canonical QOM path as of its realization (a copy is
+ *       kept, so a record outlives the device)
  * @addr: DMA address, taken as a guest-physical address
  * @len: length in bytes; 0 touches nothing and is allowed
  *
@@ -33,7 +42,8 @@ void dma_guard_enable(void);
  * and length.  The caller must then fail the request as it fails a DMA to
  * a bad address.
  *
- * Context: any thread.
+ * Context: any thread, with or without the BQL; it takes the guard's own
+ * lock and does not walk the QOM tree.
  *
  * Returns: true when the DMA may go ahead.
  */
