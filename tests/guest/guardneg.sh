@@ -15,22 +15,11 @@
 #
 # usage: guardneg.sh [SECS]
 secs=${1:-20}
-data=/dev/ttyS1
+. /test/lib.sh
 
-report() {
-	echo "$1"
-	[ -c $data ] && echo "$1" >$data
-}
-
-[ -c $data ] && stty -F $data raw -echo 2>/dev/null
-report "kernel=$(uname -r)"
-report "cmdline=$(cat /proc/cmdline)"
+report_start
 report "ready=1"
-t=0
-while [ $t -lt "$secs" ] && ! ls -d /sys/block/vd* >/dev/null 2>&1; do
-	sleep 1
-	t=$((t + 1))
-done
+wait_for "$secs" 'ls -d /sys/block/vd* >/dev/null 2>&1'
 disks=0 passed=0
 for b in /sys/block/vd* /sys/block/nvme*n*; do
 	[ -e "$b" ] || continue
@@ -38,12 +27,7 @@ for b in /sys/block/vd* /sys/block/nvme*n*; do
 	disks=$((disks + 1))
 	/test/blkverify -b 1 "/dev/$d" >/tmp/io.$d 2>&1 &
 	pid=$!
-	t=0
-	while [ $t -lt "$secs" ] && kill -0 $pid 2>/dev/null; do
-		sleep 1
-		t=$((t + 1))
-	done
-	if kill -0 $pid 2>/dev/null; then
+	if ! wait_for "$secs" '! kill -0 $pid 2>/dev/null'; then
 		# Blocked in the kernel on a request the device never completes.
 		report "io.$d.outcome=stuck"
 	elif wait $pid; then

@@ -15,17 +15,10 @@ mib=${1:-32}
 hold=${2:-0}
 ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
-data=/dev/ttyS1
 fail=0
+. /test/lib.sh
 
-report() {
-	echo "$1"
-	[ -c $data ] && echo "$1" >$data
-}
-
-[ -c $data ] && stty -F $data raw -echo 2>/dev/null
-report "kernel=$(uname -r)"
-report "cmdline=$(cat /proc/cmdline)"
+report_start
 if [ ! -d $dbg ]; then
 	report "error=no $dbg (CONFIG_DEBUG_FS, or swiotlb not initialised)"
 	exit 1
@@ -42,11 +35,7 @@ fi
 # An NVMe controller scans its namespaces after probe: wait for them.
 for c in /sys/class/nvme/nvme*; do
 	[ -e "$c" ] || continue
-	t=0
-	while [ $t -lt 20 ] && ! ls -d "/sys/block/${c##*/}n"* >/dev/null 2>&1; do
-		sleep 1
-		t=$((t + 1))
-	done
+	wait_for 20 'ls -d "/sys/block/${c##*/}n"* >/dev/null 2>&1'
 done
 
 disks=0
