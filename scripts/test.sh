@@ -79,16 +79,24 @@ list_entries() {
 	"$TOP/tests/host/selftests.sh" --list "$1"
 }
 
-# l1_verdict TIER RC: count a failed L1 run; a kernel report in L1's
-# console is told apart from a command that failed or a VM that died.
+# l1_completed NAME RC: L1 ran its command to the end (whatever the
+# command's own status) and its kernel did not complain.
+l1_completed() {
+	[ "$2" != 126 ] && grep -q '^vmrun: command exited with status' "$OUT/$1/vmrun.err"
+}
+
+# l1_verdict TIER RC [NAME [NOTE]]: count a failed L1 run (its files in
+# OUT/NAME, default OUT/TIER); a kernel report in L1's console is told apart
+# from a command that failed or a VM that died.
 l1_verdict() {
-	local tier=$1 rc=$2
+	local tier=$1 rc=$2 name=${3:-$1} note=${4:-} what=
 	[ "$rc" = 0 ] && return 0
-	if [ "$rc" = 126 ] && grep -q 'the kernel complained' "$OUT/$tier/vmrun.err"; then
-		result "$tier" fail "host kernel console" \
-			"$(sed -n '2p' "$OUT/$tier/vmrun.err" | cut -c1-160); see $OUT/$tier/l1-console.log"
+	[ "$name" = "$tier" ] || what=" ($name)"
+	if [ "$rc" = 126 ] && grep -q 'the kernel complained' "$OUT/$name/vmrun.err"; then
+		result "$tier" fail "host kernel console$what" \
+			"$(sed -n '2p' "$OUT/$name/vmrun.err" | cut -c1-160); see $OUT/$name/l1-console.log${note:+; $note}"
 	else
-		result "$tier" fail "L1 run" "$(l1_reason "$tier") (vmrun exit $rc; $OUT/$tier/l1-console.log)"
+		result "$tier" fail "L1 run$what" "$(l1_reason "$name") (vmrun exit $rc; $OUT/$name/l1-console.log)${note:+; $note}"
 	fi
 }
 
@@ -202,7 +210,7 @@ tier_nested() {
 		result nested fail "L2 boot" "L2 never started: $(l1_reason nested) (vmrun exit $rc; $OUT/nested/l1-console.log)"
 		tail -n 25 "$OUT/nested/l1-console.log" | tr -d '\r'
 	fi
-	if ! grep -q '^vmrun: command exited with status' "$OUT/nested/vmrun.err" || [ "$rc" = 126 ]; then
+	if ! l1_completed nested "$rc"; then
 		# L1 itself failed (died, hung, or its kernel complained).
 		l1_verdict nested "$rc"
 	elif [ "$rc" != 0 ] && [ "${nfail[nested]:-0}" = "$failed_before" ]; then
@@ -255,10 +263,7 @@ tier_cc() {
 				L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
 				"$TOP/tests/host/ccguard.sh" "$OUT/cc-$run" "$run"
 			rc=$?
-			if { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } &&
-			   grep -q '^vmrun: command exited with status' "$OUT/cc-$run/vmrun.err"; then
-				break
-			fi
+			l1_completed "cc-$run" "$rc" && break
 			[ "$attempt" = 2 ] && break
 			note="second L1 boot; the first failed: $(l1_reason "cc-$run" | cut -c1-100)"
 			rm -rf "$OUT/cc-$run.attempt1"
@@ -268,12 +273,11 @@ tier_cc() {
 		while read -r name st detail; do
 			result cc "$st" "$name" "$detail${note:+; $note}"
 		done <"$OUT/cc-$run/results" 2>/dev/null
-		if [ "$rc" = 126 ] && grep -q 'the kernel complained' "$OUT/cc-$run/vmrun.err"; then
-			result cc fail "host kernel console ($run run)" \
-				"$(sed -n '2p' "$OUT/cc-$run/vmrun.err" | cut -c1-160); see $OUT/cc-$run/l1-console.log"
-		elif ! { [ "$rc" = 0 ] || [ "$rc" = 1 ]; } ||
-		     ! grep -q '^vmrun: command exited with status' "$OUT/cc-$run/vmrun.err"; then
-			result cc fail "L1 run ($run run)" "$(l1_reason "cc-$run") (vmrun exit $rc; $OUT/cc-$run/l1-console.log)${note:+; $note}"
+		if ! l1_completed "cc-$run" "$rc"; then
+			l1_verdict cc "$rc" "cc-$run" "$note"
+		elif [ ! -s "$OUT/cc-$run/results" ] || [ "$rc" -gt 1 ]; then
+			# L1 finished, yet ccguard.sh gave no verdict of its own.
+			result cc fail "ccguard.sh ($run run)" "exit $rc, $(wc -l <"$OUT/cc-$run/results" 2>/dev/null || echo 0) results; see $OUT/cc-$run/l1-console.log"
 		fi
 	done
 }
