@@ -58,18 +58,14 @@ build_one() {
 		"$SRC/scripts/kconfig/merge_config.sh" -m -O "$O" "$O/.config" \
 			"${frags[@]}" >"$O/merge_config.log" 2>&1 ||
 			{ cat "$O/merge_config.log" >&2; die "$v: merge_config failed"; }
-		"${KMAKE[@]}" O="$O" olddefconfig >/dev/null
-		check_config "$O/.config" "${frags[@]}" ||
-			die "$v: the options above did not stick (missing dependency or typo?)"
 		echo "$want" >"$stamp"
-	else
-		# Our patches may have changed the tree's Kconfig since: settle
-		# new symbols at their defaults instead of prompting, and check
-		# that the fragments still hold.
-		"${KMAKE[@]}" O="$O" olddefconfig >/dev/null
-		check_config "$O/.config" "${frags[@]}" ||
-			die "$v: the options above no longer stick after a Kconfig change"
 	fi
+	# Also in an existing build: our patches may have changed the tree's
+	# Kconfig since, so settle new symbols at their defaults instead of
+	# prompting, and check that the fragments still hold.
+	"${KMAKE[@]}" O="$O" olddefconfig >/dev/null
+	check_config "$O/.config" "${frags[@]}" ||
+		die "$v: the options above did not stick (missing dependency, typo, or a Kconfig change?)"
 	if [ "${CONFIG_ONLY:-0}" = 1 ]; then
 		msg "$v: configured ($O/.config); CONFIG_ONLY=1, not building"
 		return
