@@ -34,8 +34,9 @@
 /**
  * struct kvm_shared_pool - a VM's shared pool
  * @lock: protects every field below and the VM's shared_pool_* stats.
- *	  Taken in vCPU context (the hypercall and its completion, both
- *	  under kvm->srcu) and by the VM ioctls; nothing is taken under it.
+ *	  Taken under kvm->srcu, in vCPU context (the hypercall and its
+ *	  completion) and by the VM ioctls; under kvm->lock by
+ *	  KVM_CAP_SHARED_POOL.  No other lock is taken under it.
  * @shift: log2 of the granule size, in bytes.
  * @base: guest-physical address of the window's first granule.
  * @nr: granules in the window.
@@ -409,7 +410,6 @@ static int pool_add_remove(struct kvm *kvm, struct kvm_shared_pool *pool,
 	struct kvm_shared_pool_range range;
 	s64 first;
 	u64 n;
-	int idx;
 
 	if (copy_from_user(&range, argp, sizeof(range)))
 		return -EFAULT;
@@ -424,14 +424,8 @@ static int pool_add_remove(struct kvm *kvm, struct kvm_shared_pool *pool,
 	if (!pool_all(pool, first, n, add ? KVM_SHARED_POOL_STATE_FREE :
 					    KVM_SHARED_POOL_STATE_POOLED))
 		return -EBUSY;
-	if (add) {
-		idx = srcu_read_lock(&kvm->srcu);
-		if (!pool_backed(kvm, pool, first, n)) {
-			srcu_read_unlock(&kvm->srcu, idx);
-			return -ENOENT;
-		}
-		srcu_read_unlock(&kvm->srcu, idx);
-	}
+	if (add && !pool_backed(kvm, pool, first, n))
+		return -ENOENT;
 	pool_set(kvm, pool, first, n, add ? KVM_SHARED_POOL_STATE_POOLED :
 					    KVM_SHARED_POOL_STATE_FREE);
 	return 0;
@@ -469,6 +463,8 @@ static long pool_reset(struct kvm *kvm, struct kvm_shared_pool *pool)
  * @ioctl: KVM_SHARED_POOL_ADD, _REMOVE, _GET_STATE or _RESET
  * @argp: the ioctl's argument
  *
+ * Takes kvm->srcu, then the pool's lock, in the order of the vCPU path.
+ *
  * Return: >= 0 on success (RESET: the granules that were held), -EINVAL
  * if the pool is not configured or an argument is bad, -EBUSY if a granule
  * is in the wrong state, -ENOENT if one is not backed as it must be,
@@ -479,10 +475,12 @@ long kvm_shared_pool_ioctl(struct kvm *kvm, unsigned int ioctl,
 {
 	struct kvm_shared_pool *pool = to_pool(kvm);
 	long r;
+	int idx;
 
 	if (!pool)
 		return -EINVAL;
 
+	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&pool->lock);
 	switch (ioctl) {
 	case KVM_SHARED_POOL_ADD:
@@ -502,6 +500,7 @@ long kvm_shared_pool_ioctl(struct kvm *kvm, unsigned int ioctl,
 		break;
 	}
 	mutex_unlock(&pool->lock);
+	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }
 
