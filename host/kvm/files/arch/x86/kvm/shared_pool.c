@@ -43,11 +43,14 @@
  * @quota: the most granules the guest may hold at once.
  * @held: granules in state KVM_SHARED_POOL_STATE_HELD.
  * @pooled: granules in state KVM_SHARED_POOL_STATE_POOLED.
+ * @generation: bumped by every configuration and KVM_SHARED_POOL_RESET, so
+ *		that the completion of an exit from before either refuses
+ *		the VMM's answer.
  * @state: one KVM_SHARED_POOL_STATE_* per granule of the window.
  *
- * Allocated by the first KVM_CAP_SHARED_POOL and published in
- * kvm->arch.shared_pool, which then never changes until the VM is
- * destroyed; reconfiguring replaces the fields under @lock.
+ * Allocated, configured and then published in kvm->arch.shared_pool by the
+ * first KVM_CAP_SHARED_POOL; the pointer never changes until the VM is
+ * destroyed, and reconfiguring replaces the fields under @lock.
  */
 struct kvm_shared_pool {
 	struct mutex lock;	/* see @lock above */
@@ -57,6 +60,7 @@ struct kvm_shared_pool {
 	u64 quota;
 	u64 held;
 	u64 pooled;
+	u64 generation;
 	u8 *state;
 };
 
@@ -148,7 +152,7 @@ static bool pool_backed(struct kvm *kvm, struct kvm_shared_pool *pool,
 	return true;
 }
 
-/* The lowest run of @n pooled granules, or -1. */
+/* The lowest run of @n pooled granules, or -1; O(granules in the window). */
 static s64 pool_find_pooled(struct kvm_shared_pool *pool, u64 n)
 {
 	u64 i, run = 0;
@@ -159,6 +163,26 @@ static s64 pool_find_pooled(struct kvm_shared_pool *pool, u64 n)
 		run = pool->state[i] == KVM_SHARED_POOL_STATE_POOLED ? run + 1 : 0;
 		if (run == n)
 			return i + 1 - n;
+	}
+	return -1;
+}
+
+static void pool_set(struct kvm *kvm, struct kvm_shared_pool *pool, u64 first,
+		     u64 n, u8 to);
+
+/*
+ * The lowest run of @n pooled granules that is still backed, or -1.  A run
+ * whose memslot the VMM deleted (a VMM bug) leaves the pool: it is free.
+ */
+static s64 pool_find_backed(struct kvm *kvm, struct kvm_shared_pool *pool,
+			    u64 n)
+{
+	s64 first;
+
+	while ((first = pool_find_pooled(pool, n)) >= 0) {
+		if (pool_backed(kvm, pool, first, n))
+			return first;
+		pool_set(kvm, pool, first, n, KVM_SHARED_POOL_STATE_FREE);
 	}
 	return -1;
 }
@@ -176,19 +200,27 @@ static unsigned long pool_grant(struct kvm *kvm, struct kvm_shared_pool *pool,
 	return pool_gpa(pool, first);
 }
 
-/*
- * Completion of an ACQUIRE that exited: check the VMM's answer in
- * run->hypercall.ret against the number of granules the guest asked for.
+/**
+ * kvm_shared_pool_complete_acquire - complete an ACQUIRE that exited
+ * @vcpu: the vCPU, back from userspace
+ *
+ * Checks the VMM's answer in run->hypercall.ret against what the guest
+ * asked for (kept in vcpu->arch, not taken from kvm_run again) and against
+ * the pool as it is now; the guest gets the region or an error.
+ *
+ * Return: as kvm_skip_emulated_instruction().
  */
-static int complete_shared_pool_acquire(struct kvm_vcpu *vcpu)
+int kvm_shared_pool_complete_acquire(struct kvm_vcpu *vcpu)
 {
 	struct kvm_shared_pool *pool = to_pool(vcpu->kvm);
 	u64 answer = vcpu->run->hypercall.ret;
-	u64 n = vcpu->arch.shared_pool_pending;
+	u64 n = vcpu->arch.shared_pool_exit.count;
 	unsigned long ret = -KVM_ENOMEM;
 	s64 first;
 
 	mutex_lock(&pool->lock);
+	if (vcpu->arch.shared_pool_exit.generation != pool->generation)
+		goto refuse;		/* reset or reconfigured meanwhile */
 	if ((s64)answer < 0) {
 		/* The VMM's own refusal: pass on the two the ABI allows. */
 		if (answer == -KVM_E2BIG)
@@ -198,11 +230,8 @@ static int complete_shared_pool_acquire(struct kvm_vcpu *vcpu)
 	first = pool_index(pool, answer, n);
 	if (first < 0 || pool->held + n > pool->quota ||
 	    !pool_all(pool, first, n, KVM_SHARED_POOL_STATE_FREE) ||
-	    !pool_backed(vcpu->kvm, pool, first, n)) {
-		pr_warn_ratelimited("pid %d: refused a shared-pool answer %#llx for %llu granules\n",
-				    task_pid_nr(current), answer, n);
+	    !pool_backed(vcpu->kvm, pool, first, n))
 		goto refuse;
-	}
 	ret = pool_grant(vcpu->kvm, pool, first, n);
 	goto out;
 refuse:
@@ -236,15 +265,16 @@ static void shared_pool_exit(struct kvm_vcpu *vcpu, u64 n)
 {
 	struct kvm_run *run = vcpu->run;
 
-	vcpu->arch.shared_pool_pending = n;
+	vcpu->arch.shared_pool_exit.count = n;
+	vcpu->arch.shared_pool_exit.generation = to_pool(vcpu->kvm)->generation;
 	run->exit_reason = KVM_EXIT_HYPERCALL;
 	run->hypercall.nr = KVM_HC_SHARED_POOL;
+	memset(run->hypercall.args, 0, sizeof(run->hypercall.args));
 	run->hypercall.args[0] = KVM_SHARED_POOL_ACQUIRE;
 	run->hypercall.args[1] = n;
-	memset(&run->hypercall.args[2], 0, 4 * sizeof(run->hypercall.args[0]));
-	run->hypercall.ret = 0;
+	run->hypercall.ret = -KVM_ENOMEM;
 	run->hypercall.flags = KVM_EXIT_HYPERCALL_LONG_MODE;
-	vcpu->arch.complete_userspace_io = complete_shared_pool_acquire;
+	vcpu->arch.complete_userspace_io = kvm_shared_pool_complete_acquire;
 }
 
 /**
@@ -279,6 +309,12 @@ bool kvm_shared_pool_hypercall(struct kvm_vcpu *vcpu, unsigned long a0,
 	}
 
 	mutex_lock(&pool->lock);
+	if (!pool->nr) {
+		/* Published, but its first configuration is not done yet. */
+		mutex_unlock(&pool->lock);
+		*ret = -KVM_ENOSYS;
+		return false;
+	}
 	*ret = -KVM_EINVAL;
 	if (!op_64_bit || a3)
 		goto out;
@@ -295,8 +331,8 @@ bool kvm_shared_pool_hypercall(struct kvm_vcpu *vcpu, unsigned long a0,
 			*ret = -KVM_E2BIG;
 			break;
 		}
-		first = pool_find_pooled(pool, a1);
-		if (first >= 0 && pool_backed(kvm, pool, first, a1)) {
+		first = pool_find_backed(kvm, pool, a1);
+		if (first >= 0) {
 			*ret = pool_grant(kvm, pool, first, a1);
 			break;
 		}
@@ -351,6 +387,7 @@ int kvm_shared_pool_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	u64 granule = cap->args[0], base = cap->args[1], size = cap->args[2];
 	u64 quota = cap->args[3], nr;
 	struct kvm_shared_pool *pool;
+	bool fresh = false;
 	u8 *state, *old;
 	int r;
 
@@ -375,8 +412,7 @@ int kvm_shared_pool_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 			goto out_unlock;
 		}
 		mutex_init(&pool->lock);
-		/* Pairs with smp_load_acquire() in to_pool(). */
-		smp_store_release(&kvm->arch.shared_pool, pool);
+		fresh = true;
 	}
 
 	mutex_lock(&pool->lock);
@@ -391,8 +427,11 @@ int kvm_shared_pool_enable(struct kvm *kvm, struct kvm_enable_cap *cap)
 	pool->base = base;
 	pool->nr = nr;
 	pool->quota = quota;
+	pool->generation++;
 	pool_update_stats(kvm, pool);
 	mutex_unlock(&pool->lock);
+	if (fresh)	/* configured, then published: pairs with to_pool() */
+		smp_store_release(&kvm->arch.shared_pool, pool);
 	mutex_unlock(&kvm->lock);
 	kvfree(old);
 	return 0;
@@ -403,21 +442,18 @@ out_unlock:
 	return r;
 }
 
-/* KVM_SHARED_POOL_ADD and KVM_SHARED_POOL_REMOVE. */
+/* KVM_SHARED_POOL_ADD and KVM_SHARED_POOL_REMOVE, under kvm->srcu. */
 static int pool_add_remove(struct kvm *kvm, struct kvm_shared_pool *pool,
-			   void __user *argp, bool add)
+			   struct kvm_shared_pool_range *range, bool add)
 {
-	struct kvm_shared_pool_range range;
 	s64 first;
 	u64 n;
 
-	if (copy_from_user(&range, argp, sizeof(range)))
-		return -EFAULT;
-	if (range.flags || range.pad ||
-	    !IS_ALIGNED(range.size, 1ULL << pool->shift))
+	if (range->flags || range->pad ||
+	    !IS_ALIGNED(range->size, 1ULL << pool->shift))
 		return -EINVAL;
-	n = range.size >> pool->shift;
-	first = pool_index(pool, range.gpa, n);
+	n = range->size >> pool->shift;
+	first = pool_index(pool, range->gpa, n);
 	if (first < 0)
 		return -EINVAL;
 
@@ -431,19 +467,37 @@ static int pool_add_remove(struct kvm *kvm, struct kvm_shared_pool *pool,
 	return 0;
 }
 
+/*
+ * KVM_SHARED_POOL_GET_STATE: copy the states under the lock, and out to
+ * userspace after it, so that a slow user buffer stalls no vCPU.
+ */
 static int pool_get_state(struct kvm_shared_pool *pool, void __user *argp)
 {
 	struct kvm_shared_pool_state st;
+	int r = 0;
+	u8 *buf;
 
 	if (copy_from_user(&st, argp, sizeof(st)))
 		return -EFAULT;
-	if (st.flags || !st.count || st.first >= pool->nr ||
-	    st.count > pool->nr - st.first)
+	if (st.flags || !st.count || st.count > KVM_SHARED_POOL_MAX_GRANULES)
 		return -EINVAL;
-	if (copy_to_user(u64_to_user_ptr(st.states), pool->state + st.first,
-			 st.count))
-		return -EFAULT;
-	return 0;
+	buf = kvmalloc(st.count, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+
+	mutex_lock(&pool->lock);
+	if (!pool->nr)
+		r = -ENXIO;
+	else if (st.first >= pool->nr || st.count > pool->nr - st.first)
+		r = -EINVAL;
+	else
+		memcpy(buf, pool->state + st.first, st.count);
+	mutex_unlock(&pool->lock);
+
+	if (!r && copy_to_user(u64_to_user_ptr(st.states), buf, st.count))
+		r = -EFAULT;
+	kvfree(buf);
+	return r;
 }
 
 static long pool_reset(struct kvm *kvm, struct kvm_shared_pool *pool)
@@ -453,6 +507,7 @@ static long pool_reset(struct kvm *kvm, struct kvm_shared_pool *pool)
 	memset(pool->state, KVM_SHARED_POOL_STATE_FREE, pool->nr);
 	pool->held = 0;
 	pool->pooled = 0;
+	pool->generation++;
 	pool_update_stats(kvm, pool);
 	return held;
 }
@@ -465,40 +520,36 @@ static long pool_reset(struct kvm *kvm, struct kvm_shared_pool *pool)
  *
  * Takes kvm->srcu, then the pool's lock, in the order of the vCPU path.
  *
- * Return: >= 0 on success (RESET: the granules that were held), -EINVAL
- * if the pool is not configured or an argument is bad, -EBUSY if a granule
- * is in the wrong state, -ENOENT if one is not backed as it must be,
- * -EFAULT.
+ * Return: >= 0 on success (RESET: the granules that were held), -ENXIO if
+ * the pool is not configured, -EINVAL if an argument is bad, -EBUSY if a
+ * granule is in the wrong state, -ENOENT if one is not backed as it must
+ * be, -EFAULT, -ENOMEM.
  */
 long kvm_shared_pool_ioctl(struct kvm *kvm, unsigned int ioctl,
 			   void __user *argp)
 {
 	struct kvm_shared_pool *pool = to_pool(kvm);
+	struct kvm_shared_pool_range range;
 	long r;
 	int idx;
 
 	if (!pool)
-		return -EINVAL;
+		return -ENXIO;
+	if (ioctl == KVM_SHARED_POOL_GET_STATE)
+		return pool_get_state(pool, argp);
+	if (ioctl != KVM_SHARED_POOL_RESET &&
+	    copy_from_user(&range, argp, sizeof(range)))
+		return -EFAULT;
 
 	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&pool->lock);
-	switch (ioctl) {
-	case KVM_SHARED_POOL_ADD:
-		r = pool_add_remove(kvm, pool, argp, true);
-		break;
-	case KVM_SHARED_POOL_REMOVE:
-		r = pool_add_remove(kvm, pool, argp, false);
-		break;
-	case KVM_SHARED_POOL_GET_STATE:
-		r = pool_get_state(pool, argp);
-		break;
-	case KVM_SHARED_POOL_RESET:
+	if (!pool->nr)
+		r = -ENXIO;
+	else if (ioctl == KVM_SHARED_POOL_RESET)
 		r = pool_reset(kvm, pool);
-		break;
-	default:
-		r = -ENOTTY;
-		break;
-	}
+	else
+		r = pool_add_remove(kvm, pool, &range,
+				    ioctl == KVM_SHARED_POOL_ADD);
 	mutex_unlock(&pool->lock);
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
@@ -514,6 +565,7 @@ void kvm_shared_pool_destroy(struct kvm *kvm)
 
 	if (!pool)
 		return;
+	mutex_destroy(&pool->lock);
 	kvfree(pool->state);
 	kfree(pool);
 	kvm->arch.shared_pool = NULL;
