@@ -15,7 +15,10 @@ PKGS=(
 	zlib1g-dev libfdt-dev
 	# sources from Debian's archive
 	dpkg-dev apt
-	# L0 (Debian's QEMU runs L1 under TCG) and the L2 initramfs
+	# L0 is our own TCG build of QEMU, with 9p (virtfs)
+	libcap-ng-dev libattr1-dev
+	# Debian's QEMU, to compare L0 with (L0_QEMU=qemu-system-x86_64), and
+	# the L2 initramfs
 	qemu-system-x86 busybox-static
 )
 

@@ -93,9 +93,14 @@ L1_APPEND="kvm_amd.vgif=0 ${L1_APPEND:-}"
 L1_MEM=${L1_MEM:-4G}
 L1_CPUS=${L1_CPUS:-2}
 
+# L0: our TCG build of QEMU (scripts/build-qemu.sh), with its fixes to the
+# SVM emulation; L0_QEMU=qemu-system-x86_64 runs Debian's instead.
+L0_QEMU=${L0_QEMU:-$BUILD/qemu-l0/qemu-system-x86_64}
+
 # l1_vmrun VMRUN-ARGS...: boot the host kernel in L1 under TCG.
 l1_vmrun() {
-	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg \
+	MEM=$L1_MEM CPUS=$L1_CPUS ACCEL=tcg QEMU=$L0_QEMU \
+		QEMU_FIRMWARE=$BUILD/qemu-firmware \
 		"$TOP/scripts/vmrun" -k "$HOST_KERNEL" -a "$L1_APPEND" "$@"
 }
 

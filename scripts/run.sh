@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh: the whole stack, once, on the console.  L0 (Debian's QEMU, TCG)
+# run.sh: the whole stack, once, on the console.  L0 (our TCG build of QEMU)
 # boots the host kernel (L1); inside it our QEMU boots the guest kernel
 # (L2) under KVM with a virtio-blk disk behind the DMA API and
 # swiotlb=force; the guest prints its bounce-buffer statistics around some

@@ -283,7 +283,7 @@ tier_cc() {
 }
 
 t0=$SECONDS
-for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64"; do
+for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64" "$L0_QEMU"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
 done
 msg "results in $OUT"
