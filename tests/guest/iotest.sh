@@ -10,9 +10,10 @@
 # before exiting, idle, so that the VMM can be queried about a guest whose
 # counters no longer move.
 #
-# usage: iotest.sh [MiB per disk [HOLD]]
+# usage: iotest.sh [MiB per disk [HOLD [PASSES]]]   (PASSES: blkverify's, 2)
 mib=${1:-32}
 hold=${2:-0}
+passes=${3:-2}
 ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
 fail=0
@@ -43,7 +44,7 @@ for b in /sys/block/vd* /sys/block/nvme*n*; do
 	[ -e "$b" ] || continue
 	d=/dev/${b##*/}
 	disks=$((disks + 1))
-	out=$(/test/blkverify -b "$mib" "$d" 2>&1)
+	out=$(/test/blkverify -b "$mib" -p "$passes" "$d" 2>&1)
 	rc=$?
 	echo "$out"
 	report "io.${b##*/}.status=$rc"
