@@ -303,6 +303,8 @@ do {									\
 	TEST_ASSERT(!strcmp(__s, __w), "states %s, want %s", __s, __w); \
 } while (0)
 
+#define STAT(vm, name)	vm_get_stat(vm, "shared_pool_" name)
+
 #define ASSERT_ERRNO(expr, err)						\
 do {									\
 	int __r = (expr), __e = (err);					\
@@ -365,7 +367,7 @@ static void test_vmm_errors(void)
 	pool_add(vm, G(0), 2 * GRANULE);
 	ASSERT_ERRNO(pool_range(vm, true, G(1), 2 * GRANULE, 0, 0), EBUSY);
 	ASSERT_STATES(vm, WIN_GRANULES, "PPFFFFFF");
-	TEST_ASSERT_EQ(vm_get_stat(vm, "shared_pool_pooled_bytes"), 2 * GRANULE);
+	TEST_ASSERT_EQ(STAT(vm, "pooled_bytes"), 2 * GRANULE);
 	ASSERT_ERRNO(__configure(vm, GRANULE, WIN_GPA, WIN_SIZE, QUOTA), EBUSY);
 	pool_remove(vm, G(1), GRANULE);
 	ASSERT_STATES(vm, WIN_GRANULES, "PFFFFFFF");
@@ -379,14 +381,31 @@ static void test_vmm_errors(void)
 	/* RESET returns what was held (nothing) and frees the pooled. */
 	TEST_ASSERT_EQ(__vm_ioctl(vm, KVM_SHARED_POOL_RESET, NULL), 0);
 	ASSERT_STATES(vm, WIN_GRANULES, "FFFFFFFF");
-	TEST_ASSERT_EQ(vm_get_stat(vm, "shared_pool_pooled_bytes"), 0);
+	TEST_ASSERT_EQ(STAT(vm, "pooled_bytes"), 0);
 	/* With nothing pooled or held, it can be configured again. */
 	configure(vm, 0x1000, WIN_GPA, WIN_SIZE, 1);
 	configure(vm, GRANULE, WIN_GPA, WIN_SIZE, QUOTA);
 	kvm_vm_free(vm);
 }
 
-static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage);
+static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage)
+{
+	struct ucall uc;
+
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_SYNC:
+		TEST_ASSERT(uc.args[1] == stage, "stage %lu, want %lu",
+			    uc.args[1], stage);
+		return;
+	case UCALL_DONE:
+		TEST_ASSERT(stage == -1ull, "guest done at stage %lu", stage);
+		return;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT(uc);
+	default:
+		TEST_FAIL("unexpected ucall %lu", uc.cmd);
+	}
+}
 
 /*
  * Run to the next stage (-1: GUEST_DONE), answering each ACQUIRE exit with
@@ -416,32 +435,11 @@ static int run_answering(struct kvm_vcpu *vcpu, uint64_t stage,
 	return exits;
 }
 
-static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage)
-{
-	struct ucall uc;
-
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		TEST_ASSERT(uc.args[1] == stage, "stage %lu, want %lu",
-			    uc.args[1], stage);
-		return;
-	case UCALL_DONE:
-		TEST_ASSERT(stage == -1ull, "guest done at stage %lu", stage);
-		return;
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-	default:
-		TEST_FAIL("unexpected ucall %lu", uc.cmd);
-	}
-}
-
 /* Run to the next stage (-1: GUEST_DONE), with no exit on the way. */
 static void run_until_sync(struct kvm_vcpu *vcpu, uint64_t stage)
 {
 	run_answering(vcpu, stage, NULL, 0);
 }
-
-#define STAT(vm, name)	vm_get_stat(vm, "shared_pool_" name)
 
 static void test_guest(void)
 {

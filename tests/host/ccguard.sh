@@ -54,10 +54,11 @@ violations() {
 	jq "$1" "sum(d['violations'] for d in r['devices'] if '/$2/' in d['path'] + '/')"
 }
 
-# query SOCKET FILE: one x-query-dma-guard answer into FILE.
+# query SOCKET FILE [COMMAND [ARGS]]: one QMP answer (x-query-dma-guard by
+# default) into FILE, which is left alone when QEMU does not answer.
 query() {
-	python3 "$qmp" -t 5 "$1" x-query-dma-guard >"$2.tmp" 2>>"${2%/*}/qmp.err" &&
-		mv "$2.tmp" "$2"
+	python3 "$qmp" -t 5 "$1" "${3:-x-query-dma-guard}" ${4:+"$4"} \
+		>"$2.tmp" 2>>"${2%/*}/qmp.err" && mv "$2.tmp" "$2"
 }
 
 # cc_attempt DIR: one run of the emulated guest; its nested.sh status.
@@ -75,8 +76,7 @@ cc_attempt() {
 	while kill -0 $pid 2>/dev/null; do
 		if grep -q '^hold=' "$dir/l2-data" 2>/dev/null; then
 			query "$sock" "$dir/qmp.json"
-			python3 "$qmp" -t 5 "$sock" query-stats '{"target": "vm"}' \
-				>"$dir/qmp-stats.json" 2>>"$dir/qmp.err"
+			query "$sock" "$dir/qmp-stats.json" query-stats '{"target": "vm"}'
 			break
 		fi
 		sleep 1

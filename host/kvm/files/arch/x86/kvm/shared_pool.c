@@ -49,8 +49,9 @@
  * @state: one KVM_SHARED_POOL_STATE_* per granule of the window.
  *
  * Allocated, configured and then published in kvm->arch.shared_pool by the
- * first KVM_CAP_SHARED_POOL; the pointer never changes until the VM is
- * destroyed, and reconfiguring replaces the fields under @lock.
+ * first KVM_CAP_SHARED_POOL, so a published pool is always configured
+ * (@nr > 0); the pointer never changes until the VM is destroyed, and
+ * reconfiguring replaces the fields under @lock.
  */
 struct kvm_shared_pool {
 	struct mutex lock;	/* see @lock above */
@@ -166,9 +167,6 @@ static s64 pool_find_pooled(struct kvm_shared_pool *pool, u64 n)
 	}
 	return -1;
 }
-
-static void pool_set(struct kvm *kvm, struct kvm_shared_pool *pool, u64 first,
-		     u64 n, u8 to);
 
 /*
  * The lowest run of @n pooled granules that is still backed, or -1.  A run
@@ -309,12 +307,6 @@ bool kvm_shared_pool_hypercall(struct kvm_vcpu *vcpu, unsigned long a0,
 	}
 
 	mutex_lock(&pool->lock);
-	if (!pool->nr) {
-		/* Published, but its first configuration is not done yet. */
-		mutex_unlock(&pool->lock);
-		*ret = -KVM_ENOSYS;
-		return false;
-	}
 	*ret = -KVM_EINVAL;
 	if (!op_64_bit || a3)
 		goto out;
@@ -486,9 +478,7 @@ static int pool_get_state(struct kvm_shared_pool *pool, void __user *argp)
 		return -ENOMEM;
 
 	mutex_lock(&pool->lock);
-	if (!pool->nr)
-		r = -ENXIO;
-	else if (st.first >= pool->nr || st.count > pool->nr - st.first)
+	if (st.first >= pool->nr || st.count > pool->nr - st.first)
 		r = -EINVAL;
 	else
 		memcpy(buf, pool->state + st.first, st.count);
@@ -543,9 +533,7 @@ long kvm_shared_pool_ioctl(struct kvm *kvm, unsigned int ioctl,
 
 	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&pool->lock);
-	if (!pool->nr)
-		r = -ENXIO;
-	else if (ioctl == KVM_SHARED_POOL_RESET)
+	if (ioctl == KVM_SHARED_POOL_RESET)
 		r = pool_reset(kvm, pool);
 	else
 		r = pool_add_remove(kvm, pool, &range,
