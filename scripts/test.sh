@@ -193,25 +193,26 @@ tier_nested() {
 	local rc log=$OUT/nested/l2-console.log v splats attempt note=
 	# Under TCG the nested layer sometimes loses L2 (a triple fault) or L1
 	# (docs/testbed.md, known limits).  A run that lost either before L2's
-	# I/O verdict was out is booted once more, and the boot result says so;
-	# a check that failed is a verdict and is never retried.
-	for attempt in 1 2; do
+	# I/O verdict was out is booted again, up to L2_ATTEMPTS times in all
+	# (default 3), and the boot result says so; a check that failed is a
+	# verdict and is never retried.
+	for attempt in $(seq 1 "${L2_ATTEMPTS:-3}"); do
 		msg "nested: L1 (TCG) boots L2 (our QEMU, KVM) with swiotlb=force${note:+ (again)}"
 		l1 nested 900 env L2_SILENT=1 "${NESTED[@]}" "$OUT/nested"
 		rc=$?
-		[ "$attempt" = 2 ] && break
+		[ "$attempt" = "${L2_ATTEMPTS:-3}" ] && break
 		if l1_completed nested "$rc"; then
 			# L1 finished: retry only when L2's vmrun lost the guest
 			# (125: it stopped; 124: it timed out) before its verdict.
 			{ [ "$rc" = 124 ] || [ "$rc" = 125 ]; } || break
 			[ -z "$(l2val io.vda.status)" ] || break
-			note="second L1 boot; the first lost L2: $(vmrun_fail "$OUT/nested/l1-console.log" | cut -c1-100)"
+			note="L1 boot $((attempt + 1)); the one before lost L2: $(vmrun_fail "$OUT/nested/l1-console.log" | cut -c1-100)"
 		else
-			note="second L1 boot; the first failed: $(l1_reason nested | cut -c1-100)"
+			note="L1 boot $((attempt + 1)); the one before failed: $(l1_reason nested | cut -c1-100)"
 		fi
-		rm -rf "$OUT/nested.attempt1"
-		mv "$OUT/nested" "$OUT/nested.attempt1"
-		warn "nested: ${note#second L1 boot; }; logs in $OUT/nested.attempt1"
+		rm -rf "$OUT/nested.attempt$attempt"
+		mv "$OUT/nested" "$OUT/nested.attempt$attempt"
+		warn "nested: ${note#*; }; logs in $OUT/nested.attempt$attempt"
 	done
 
 	local failed_before=${nfail[nested]:-0} booted=
@@ -292,7 +293,7 @@ tier_cc() {
 		note=
 		for attempt in 1 2; do
 			msg "cc: L1 (TCG) boots L2 under the DMA guard: the $run run${note:+ (again)}"
-			l1 "cc-$run" "$limit" env BUILD="$BUILD" GUEST_APPEND="${GUEST_APPEND:-}" \
+			l1 "cc-$run" "$limit" env BUILD="$BUILD" GUEST_APPEND="${GUEST_APPEND:-}" L2_ATTEMPTS="${L2_ATTEMPTS:-3}" \
 				L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
 				"$TOP/tests/host/ccguard.sh" "$OUT/cc-$run" "$run"
 			rc=$?

@@ -86,20 +86,23 @@ cc_attempt() {
 
 run_cc() {
 # --- cc: the emulated confidential guest ---
-dir=$out/cc retried=
+dir=$out/cc retried= tries=1
 cc_attempt "$dir"
 rc=$?
 # The nested layer under TCG sometimes loses L2 altogether (docs/testbed.md,
-# known limits): when L2 died before its counters were out, run once more,
-# keep the first attempt's logs, and say so in every result.
-if { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } && ! grep -q '^hold=' "$dir/l2-data" 2>/dev/null; then
-	mkdir -p "$dir/attempt1"
-	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/qmp-stats.json "$dir/attempt1/" 2>/dev/null
-	retried="; second attempt, the first lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt1/nested.out" | tail -n 1)"
-	echo "ccguard: L2 died in the first cc attempt (exit $rc); retrying once"
+# known limits): when L2 died before its counters were out, run again, up
+# to L2_ATTEMPTS times in all (default 3), keep each lost attempt's logs,
+# and say so in every result.
+while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
+      ! grep -q '^hold=' "$dir/l2-data" 2>/dev/null; do
+	mkdir -p "$dir/attempt$tries"
+	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/qmp-stats.json "$dir/attempt$tries/" 2>/dev/null
+	retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
+	echo "ccguard: L2 died in cc attempt $tries (exit $rc); trying again"
+	tries=$((tries + 1))
 	cc_attempt "$dir"
 	rc=$?
-fi
+done
 if [ -z "$(val "$dir" kernel)" ]; then
 	check cc-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)"
 else
@@ -168,19 +171,21 @@ wait $pid
 
 run_neg() {
 # --- neg: the same guest, not emulating: nothing is shared ---
-dir=$out/neg retried=
+dir=$out/neg retried= tries=1
 neg_attempt "$dir"
 rc=$?
 # As in the cc run: an L2 that the test bed lost before it was up (before
-# "ready=", so before any DMA was refused) is booted once more.
-if { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } && ! grep -q '^ready=' "$dir/l2-data" 2>/dev/null; then
-	mkdir -p "$dir/attempt1"
-	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/device_add.out "$dir/attempt1/" 2>/dev/null
-	retried="; second attempt, the first lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt1/nested.out" | tail -n 1)"
-	echo "ccguard: L2 died before it was up in the first neg attempt (exit $rc); retrying once"
+# "ready=", so before any DMA was refused) is booted again.
+while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
+      ! grep -q '^ready=' "$dir/l2-data" 2>/dev/null; do
+	mkdir -p "$dir/attempt$tries"
+	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/device_add.out "$dir/attempt$tries/" 2>/dev/null
+	retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
+	echo "ccguard: L2 died before it was up in neg attempt $tries (exit $rc); trying again"
+	tries=$((tries + 1))
 	neg_attempt "$dir"
 	rc=$?
-fi
+done
 if [ -z "$(val "$dir" kernel)" ]; then
 	check neg-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)$retried"
 else
