@@ -84,25 +84,34 @@ cc_attempt() {
 	wait $pid
 }
 
+# attempts RUN MARKER: RUN_attempt on $dir, run again while the test bed
+# lost L2 (docs/testbed.md, known limits) before it wrote MARKER= to its
+# data channel, up to L2_ATTEMPTS runs in all (default 3).  Each lost
+# attempt's logs go to $dir/attemptN/.  Sets rc (the last run's nested.sh
+# status) and retried (a note for the boot result, empty if none).
+attempts() {
+	local run=$1 marker=$2 tries=1
+	retried=
+	"${run}_attempt" "$dir"
+	rc=$?
+	while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
+	      ! grep -q "^$marker=" "$dir/l2-data" 2>/dev/null; do
+		mkdir -p "$dir/attempt$tries"
+		mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/qmp-stats.json \
+			"$dir"/device_add.out "$dir/attempt$tries/" 2>/dev/null
+		retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
+		echo "ccguard: L2 died before '$marker=' in $run attempt $tries (exit $rc); trying again"
+		tries=$((tries + 1))
+		"${run}_attempt" "$dir"
+		rc=$?
+	done
+}
+
 run_cc() {
 # --- cc: the emulated confidential guest ---
-dir=$out/cc retried= tries=1
-cc_attempt "$dir"
-rc=$?
-# The nested layer under TCG sometimes loses L2 altogether (docs/testbed.md,
-# known limits): when L2 died before its counters were out, run again, up
-# to L2_ATTEMPTS times in all (default 3), keep each lost attempt's logs,
-# and say so in every result.
-while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
-      ! grep -q '^hold=' "$dir/l2-data" 2>/dev/null; do
-	mkdir -p "$dir/attempt$tries"
-	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/qmp-stats.json "$dir/attempt$tries/" 2>/dev/null
-	retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
-	echo "ccguard: L2 died in cc attempt $tries (exit $rc); trying again"
-	tries=$((tries + 1))
-	cc_attempt "$dir"
-	rc=$?
-done
+dir=$out/cc
+# Run again when L2 died before its counters were out.
+attempts cc hold
 if [ -z "$(val "$dir" kernel)" ]; then
 	check cc-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)"
 else
@@ -171,21 +180,10 @@ wait $pid
 
 run_neg() {
 # --- neg: the same guest, not emulating: nothing is shared ---
-dir=$out/neg retried= tries=1
-neg_attempt "$dir"
-rc=$?
-# As in the cc run: an L2 that the test bed lost before it was up (before
-# "ready=", so before any DMA was refused) is booted again.
-while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
-      ! grep -q '^ready=' "$dir/l2-data" 2>/dev/null; do
-	mkdir -p "$dir/attempt$tries"
-	mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/device_add.out "$dir/attempt$tries/" 2>/dev/null
-	retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
-	echo "ccguard: L2 died before it was up in neg attempt $tries (exit $rc); trying again"
-	tries=$((tries + 1))
-	neg_attempt "$dir"
-	rc=$?
-done
+dir=$out/neg
+# Run again when L2 died before it was up ("ready=", so before any DMA
+# was refused).
+attempts neg ready
 if [ -z "$(val "$dir" kernel)" ]; then
 	check neg-boot fail "L2 did not start (nested.sh exit $rc; $dir/nested.out)$retried"
 else
