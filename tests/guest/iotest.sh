@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs in the L2 guest: verified I/O on every virtio-blk and NVMe disk, and
-# proof from swiotlb's debugfs counters that the data was bounced.  Results
-# go to stdout and, as "key=value" lines, to /dev/ttyS1 (vmrun --data); with
-# cc_emulation, the emulation's counters too ("cc.NAME=VALUE").
+# proof from the debugfs counters that the data was bounced: by cc-swiotlb
+# when it serves the guest (its mappings grew), else by swiotlb's own pools
+# (their high-water mark).  Results go to stdout and, as "key=value" lines,
+# to /dev/ttyS1 (vmrun --data); with cc_emulation, the emulation's counters
+# too ("cc.NAME=VALUE"), and cc-swiotlb's ("cc_swiotlb.[CLASS.]NAME=VALUE").
 #
 # With HOLD seconds, the guest then says "hold=HOLD" and waits that long
 # before exiting, idle, so that the VMM can be queried about a guest whose
@@ -16,8 +18,18 @@ hold=${2:-0}
 passes=${3:-2}
 ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
+ccdbg=/sys/kernel/debug/cc_swiotlb
 fail=0
 . /test/lib.sh
+
+# cc_maps: mappings cc-swiotlb made since boot, all classes.
+cc_maps() {
+	local n=0 f
+	for f in $ccdbg/*/maps; do
+		n=$((n + $(cat "$f")))
+	done
+	echo $n
+}
 
 report_start
 if [ ! -d $dbg ]; then
@@ -32,6 +44,7 @@ if ! echo 0 >$dbg/io_tlb_used_hiwater || [ "$(cat $dbg/io_tlb_used_hiwater)" != 
 	report "result=fail"
 	exit 1
 fi
+[ -d $ccdbg ] && maps0=$(cc_maps)
 
 # An NVMe controller scans its namespaces after probe: wait for them.
 for c in /sys/class/nvme/nvme*; do
@@ -57,8 +70,22 @@ report "io.disks=$disks"
 hiwater=$(cat $dbg/io_tlb_used_hiwater)
 report "swiotlb.used=$(cat $dbg/io_tlb_used)"
 report "swiotlb.used_hiwater=$hiwater"
-if [ "$hiwater" -eq 0 ]; then
-	report "error=swiotlb high-water mark is 0: the I/O was not bounced"
+ccmaps=0
+if [ -d $ccdbg ]; then
+	ccmaps=$(($(cc_maps) - maps0))
+	report "cc_swiotlb.maps=$ccmaps"
+	for f in provider bytes chunks_large chunks_small leaked bad_unmaps mask_fallbacks; do
+		report "cc_swiotlb.$f=$(cat $ccdbg/$f)"
+	done
+	for c in $ccdbg/*/; do
+		c=${c%/}
+		for f in chunks maps map_failures refills shrinks slots_hiwater; do
+			report "cc_swiotlb.${c##*/}.$f=$(cat $c/$f)"
+		done
+	done
+fi
+if [ "$hiwater" -eq 0 ] && [ "$ccmaps" -eq 0 ]; then
+	report "error=swiotlb high-water mark is 0 and cc-swiotlb made no mapping: the I/O was not bounced"
 	fail=1
 fi
 if [ -r $ccstats ]; then

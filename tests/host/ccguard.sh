@@ -121,9 +121,14 @@ else
 		check "cc-io-$d" "$([ "$st" = 0 ] && echo pass || echo fail)" \
 			"$(val "$dir" "io.$d.summary")${st:+ (exit $st)}"
 	done
-	hw=$(val "$dir" swiotlb.used_hiwater)
-	check cc-bounced "$([ "${hw:-0}" -gt 0 ] && echo pass || echo fail)" \
-		"swiotlb high-water ${hw:-missing} slabs"
+	# cc-swiotlb serves a guest with memory encryption by default.
+	m=$(val "$dir" cc_swiotlb.maps)
+	check cc-bounced "$([ "${m:-0}" -gt 0 ] && echo pass || echo fail)" \
+		"cc-swiotlb: ${m:-no} mappings during the I/O, $(val "$dir" cc_swiotlb.bytes) bytes from $(val "$dir" cc_swiotlb.provider) ($(val "$dir" cc_swiotlb.chunks_large) 2 MiB chunks, $(val "$dir" cc_swiotlb.chunks_small) smaller); swiotlb's own pool high-water $(val "$dir" swiotlb.used_hiwater) slabs"
+	bad=$(val "$dir" cc_swiotlb.bad_unmaps) leak=$(val "$dir" cc_swiotlb.leaked)
+	fails_=$(tr -d '\r' <"$dir/l2-data" | sed -n 's/^cc_swiotlb\.\([^.]*\)\.map_failures=\([1-9].*\)/\1:\2/p' | tr '\n' ' ')
+	check cc-swiotlb-clean "$([ "$bad" = 0 ] && [ "$leak" = 0 ] && echo pass || echo fail)" \
+		"bad unmaps ${bad:-missing}, leaked chunks ${leak:-missing}; map failures by class: ${fails_:-none}"
 	if [ ! -s "$dir/qmp.json" ]; then
 		check cc-qmp fail "no x-query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
 	else
@@ -147,9 +152,12 @@ else
 		"${n:-no} shared_pool_* stats in query-stats target=vm"
 	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
 	check cc-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
-	line=$(python3 "$TOP/tests/ktap.py" "$dir/l2-console.log" 2>/dev/null | grep '^suite x86_cc_emulation ')
-	check cc-kunit "$([ "${line#* * }" = "pass pass:3 fail:0 skip:0" ] && echo pass || echo fail)" \
-		"${line:-no x86_cc_emulation suite in the console}"
+	# These suites run every case only in an emulated confidential guest.
+	for s in x86_cc_emulation:3 cc_swiotlb:9; do
+		line=$(python3 "$TOP/tests/ktap.py" "$dir/l2-console.log" 2>/dev/null | grep "^suite ${s%:*} ")
+		check "cc-kunit-${s%:*}" "$([ "${line#* * }" = "pass pass:${s#*:} fail:0 skip:0" ] && echo pass || echo fail)" \
+			"${line:-no ${s%:*} suite in the console}"
+	done
 fi
 
 }
