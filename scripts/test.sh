@@ -5,6 +5,9 @@
 # one line "N passed, N failed, N skipped"; exit non-zero on any failure.
 #
 #   harness    the test tooling's own unit tests (KTAP parser)
+#   fuzz       cc-swiotlb's allocator core in user space under ASan and UBSan
+#              (tools/testing/cc_swiotlb in the kernel tree), FUZZ_SECONDS
+#              (60) with a fresh seed, or FUZZ_SEED to replay one
 #   selftests  KVM selftests (tests/host/selftests.list) in L1, on the host
 #              kernel, booted under TCG by Debian's QEMU
 #   nested     the guest kernel in L2 (our QEMU, KVM inside L1) with
@@ -110,6 +113,27 @@ tier_harness() {
 			result harness fail "$(basename "$t")" "see $OUT/harness-$(basename "$t" .py).log"
 		fi
 	done
+}
+
+# Tier: fuzz.  The seed is in the result, so that a failure can be replayed
+# with FUZZ_SEED (and the same FUZZ_SECONDS, or the failing operation count
+# with the fuzzer's -n).
+tier_fuzz() {
+	local dir=$BUILD/fuzz log=$OUT/fuzz.log seed=${FUZZ_SEED:-$(date +%s)} rc
+	mkdir -p "$dir"
+	if ! make -s -C "$BUILD/src/linux/tools/testing/cc_swiotlb" OUTPUT="$dir" >"$log" 2>&1; then
+		result fuzz fail "cc-swiotlb build" "see $log"
+		return
+	fi
+	"$dir/fuzz" -s "$seed" -t "${FUZZ_SECONDS:-60}" >>"$log" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && [ "$(tail -n 1 "$log")" = "fuzz: pass" ]; then
+		result fuzz pass "cc-swiotlb allocator" \
+			"seed $seed, $(sed -n 's/^fuzz: \([0-9]* operations\).*/\1/p' "$log")"
+	else
+		result fuzz fail "cc-swiotlb allocator" \
+			"seed $seed, exit $rc: $(grep -m 1 -e '^fuzz: seed .* op ' -e 'ERROR' -e 'Assertion' "$log" | cut -c 1-200); see $log"
+	fi
 }
 
 # Tier: selftests, the tests in LIST in one L1 boot.
@@ -327,6 +351,7 @@ if [ $mode = baseline ]; then
 	msg "baseline table: $OUT/baseline.md"
 else
 	tier_harness
+	tier_fuzz
 	tier_selftests selftests "$TOP/tests/host/selftests.list"
 	tier_nested
 	tier_cc

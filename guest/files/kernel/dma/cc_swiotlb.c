@@ -612,8 +612,7 @@ void cc_swiotlb_balance(struct cc_swiotlb *cc, bool shrink)
 		struct cc_swiotlb_class *cls = &cc->classes[i];
 		unsigned long out = cls->nr_slots - cc_swiotlb_class_mapped(cls);
 
-		if ((out << cls->shift) <= READ_ONCE(cls->high) +
-		    (1UL << CC_SWIOTLB_MIN_CHUNK_SHIFT))
+		if ((out << cls->shift) <= READ_ONCE(cls->high))
 			continue;
 		if (!drained) {
 			on_each_cpu(cc_swiotlb_drain_cpu, cc, 1);
@@ -825,6 +824,8 @@ static int __init cc_swiotlb_parse(char *str)
 
 	while ((opt = strsep(&str, ",")) != NULL) {
 		size = NULL;
+		if (!*opt)
+			continue;
 		if (!strcmp(opt, "on")) {
 			cc_swiotlb_enable = 1;
 		} else if (!strcmp(opt, "off")) {

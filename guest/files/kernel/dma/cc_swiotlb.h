@@ -29,7 +29,7 @@
 #define CC_SWIOTLB_MIN_CHUNK_SHIFT	16
 
 /* Slots in a CPU's cache of one class, at most. */
-#define CC_SWIOTLB_MAG_SIZE		32
+#define CC_SWIOTLB_MAG_SIZE		32U
 
 struct cc_swiotlb;
 struct cc_swiotlb_class;
