@@ -7,6 +7,8 @@
 #                 bounce-buffer statistics
 #   make test     build what is stale and run every test tier
 #   make patches  the git format-patch series, one per component
+#   make bench-alloc  cc-swiotlb against swiotlb's allocator, in the guest
+#                 kernel under TCG (docs/cc-swiotlb.md)
 #
 # Every step is a script under scripts/ that is incremental on its own
 # (kbuild, ninja, input hashes), so the targets are phony and cheap to
@@ -25,12 +27,12 @@ endif
 S := $(CURDIR)/scripts
 
 .PHONY: all deps sources apply kernels qemu selftests initramfs run test \
-	patches baseline check-patches clean distclean help
+	patches baseline check-patches bench-alloc clean distclean help
 
 all: kernels qemu selftests initramfs
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(S)/deps.sh
@@ -65,6 +67,9 @@ test: all
 # Run every upstream KVM selftest once on the host kernel (docs/selftest-baseline.md).
 baseline: all
 	@$(S)/test.sh --baseline
+
+bench-alloc: kernels initramfs qemu
+	@$(S)/bench-alloc.sh
 
 patches: apply
 	@$(S)/patches.sh

@@ -12,7 +12,9 @@
 # before exiting, idle, so that the VMM can be queried about a guest whose
 # counters no longer move.
 #
-# usage: iotest.sh [MiB per disk [HOLD [PASSES]]]   (PASSES: blkverify's, 2)
+# usage: iotest.sh [MiB per disk [HOLD [PASSES [stress]]]]   (PASSES:
+# blkverify's, 2; "stress": then ccstress.sh, cc-swiotlb's shrink and
+# exhaustion, before the verdict)
 mib=${1:-32}
 hold=${2:-0}
 passes=${3:-2}
@@ -87,6 +89,10 @@ fi
 if [ "$hiwater" -eq 0 ] && [ "$ccmaps" -eq 0 ]; then
 	report "error=swiotlb high-water mark is 0 and cc-swiotlb made no mapping: the I/O was not bounced"
 	fail=1
+fi
+# Before the emulation's counters, which the host compares with QEMU's.
+if [ "${4:-}" = stress ]; then
+	/test/ccstress.sh || fail=1
 fi
 if [ -r $ccstats ]; then
 	while IFS=': ' read -r k v; do

@@ -68,9 +68,10 @@ cc_attempt() {
 	# One blkverify pass per disk (about 280 MB each, every transfer size
 	# and alignment): the nested tier already runs two on virtio-blk, and
 	# each minute of I/O here is exposed to the test bed's rare L2 losses.
-	L2_NVME=1 L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=400 \
+	# Then cc-swiotlb's shrink and exhaustion (tests/guest/ccstress.sh).
+	L2_NVME=1 L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=500 \
 		GUEST_APPEND="${GUEST_APPEND:-} cc_emulation" \
-		"$TOP/tests/host/nested.sh" "$dir" /test/iotest.sh 16 15 1 >"$dir/nested.out" 2>&1 &
+		"$TOP/tests/host/nested.sh" "$dir" /test/iotest.sh 16 15 1 stress >"$dir/nested.out" 2>&1 &
 	pid=$!
 	# Once the guest holds still ("hold=" after its counters), ask QEMU.
 	while kill -0 $pid 2>/dev/null; do
@@ -129,6 +130,15 @@ else
 	fails_=$(tr -d '\r' <"$dir/l2-data" | sed -n 's/^cc_swiotlb\.\([^.]*\)\.map_failures=\([1-9].*\)/\1:\2/p' | tr '\n' ' ')
 	check cc-swiotlb-clean "$([ "$bad" = 0 ] && [ "$leak" = 0 ] && echo pass || echo fail)" \
 		"bad unmaps ${bad:-missing}, leaked chunks ${leak:-missing}; map failures by class: ${fails_:-none}"
+	# kccd gives idle chunks back when the watermarks drop ...
+	b0=$(val "$dir" stress.bytes_before) b1=$(val "$dir" stress.bytes_after) n=$(val "$dir" stress.shrinks)
+	check cc-shrink "$([ "${n:-0}" -gt 0 ] && [ "${b1:-0}" -lt "${b0:-0}" ] && echo pass || echo fail)" \
+		"${n:-no} chunks returned: ${b0:-?} -> ${b1:-?} bytes held, $(val "$dir" stress.chunks_before) -> $(val "$dir" stress.chunks_after) chunks"
+	# ... and a class that runs dry fails maps, the block layer requeues,
+	# and every reader still gets its data.
+	f=$(val "$dir" stress.map_failures) ok=$(val "$dir" stress.readers_ok) bad=$(val "$dir" stress.readers_bad)
+	check cc-exhaust "$([ "${f:-0}" -gt 0 ] && [ "${ok:-0}" -gt 0 ] && [ "$bad" = 0 ] && echo pass || echo fail)" \
+		"4 KiB class: ${f:-no} map failures, $(val "$dir" stress.refills) chunks added; ${ok:-0} readers got the serial read's data, ${bad:-?} did not ($(val "$dir" stress.seconds) s)"
 	if [ ! -s "$dir/qmp.json" ]; then
 		check cc-qmp fail "no x-query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
 	else

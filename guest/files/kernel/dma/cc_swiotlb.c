@@ -793,7 +793,7 @@ static int cc_swiotlb_convert_put(struct cc_swiotlb *cc,
 	return 0;
 }
 
-static const struct cc_swiotlb_provider cc_swiotlb_convert = {
+const struct cc_swiotlb_provider cc_swiotlb_convert = {
 	.name = "convert",
 	.get = cc_swiotlb_convert_get,
 	.put = cc_swiotlb_convert_put,

@@ -242,6 +242,9 @@ static inline size_t cc_swiotlb_class_size(const struct cc_swiotlb_class *cls)
 	return 1UL << cls->shift;
 }
 
+/* The conversion provider (set_memory_decrypted()). */
+extern const struct cc_swiotlb_provider cc_swiotlb_convert;
+
 /* The allocator core, for the default instance and the KUnit suite. */
 int cc_swiotlb_setup(struct cc_swiotlb *cc, const char *name,
 		     const struct cc_swiotlb_provider *provider,

@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs in the L2 guest when cc-swiotlb serves it (called by iotest.sh after
+# its verified I/O): the two things a steady workload does not show.
+#
+#   shrink   with every class's watermarks lowered (reserve 0, low and high
+#            1 byte) and idle_ms 0, kccd returns every chunk but one per
+#            class to the provider: the shrink count rises and the bytes
+#            held fall.
+#   exhaust  the 4 KiB class, now one chunk (512 slots), gets another only
+#            when its depot is empty.  Eight O_DIRECT readers per disk, 4 MiB
+#            at a time (1024 pages each, submitted together), need several
+#            times its slots at once: maps fail
+#            (counted), virtio-blk and NVMe return BLK_STS_RESOURCE and the
+#            block layer requeues, kccd adds chunks, and every reader ends
+#            with the data a serial read saw.
+#
+# Results as "stress.NAME=VALUE" on the data channel; exit 1 if a reader
+# failed or read other data.  A shrink or a map failure that did not happen
+# is for the host to judge (tests/host/ccguard.sh), from the counters.
+. /test/lib.sh
+cc=/sys/kernel/debug/cc_swiotlb
+readers=8
+mib=8
+
+# total FILE: FILE summed over the classes.
+total() {
+	_n=0
+	for _f in $cc/*/"$1"; do
+		_n=$((_n + $(cat "$_f")))
+	done
+	echo $_n
+}
+
+if [ ! -d $cc ]; then
+	report "stress.error=no $cc: cc-swiotlb is off"
+	exit 1
+fi
+
+# --- shrink ---
+report "stress.bytes_before=$(cat $cc/bytes)"
+report "stress.chunks_before=$(total chunks)"
+shrinks=$(total shrinks)
+echo 0 >$cc/idle_ms
+for c in $cc/*/; do
+	echo 1 >"${c}low" && echo 1 >"${c}high" && echo 0 >"${c}reserve" ||
+		report "stress.error=cannot set the watermarks in $c"
+done
+# kccd acts on each write; give it a few passes.
+wait_for 20 '[ "$(total chunks)" -le 7 ]'
+report "stress.bytes_after=$(cat $cc/bytes)"
+report "stress.chunks_after=$(total chunks)"
+report "stress.shrinks=$(($(total shrinks) - shrinks))"
+
+# --- exhaust ---
+fails=$(cat $cc/4K/map_failures)
+refills=$(cat $cc/4K/refills)
+disks=
+for b in /sys/block/vd* /sys/block/nvme*n*; do
+	[ -e "$b" ] && disks="$disks ${b##*/}"
+done
+start=$(date +%s)
+for d in $disks; do
+	# The reference: one serial reader, 64 KiB at a time.
+	dd if=/dev/$d bs=64K count=$((mib * 16)) iflag=direct 2>/dev/null |
+		md5sum >/tmp/ref.$d
+	i=0
+	while [ $i -lt $readers ]; do
+		(
+			set -o pipefail
+			dd if=/dev/$d bs=4M count=$((mib / 4)) iflag=direct 2>/tmp/err.$d.$i |
+				md5sum >/tmp/md5.$d.$i
+			echo $? >/tmp/rc.$d.$i
+		) &
+		i=$((i + 1))
+	done
+done
+wait
+ok=0 bad=0
+for d in $disks; do
+	i=0
+	while [ $i -lt $readers ]; do
+		if [ "$(cat /tmp/rc.$d.$i)" = 0 ] && cmp -s /tmp/md5.$d.$i /tmp/ref.$d; then
+			ok=$((ok + 1))
+		else
+			bad=$((bad + 1))
+			report "stress.reader_failed=$d.$i: exit $(cat /tmp/rc.$d.$i), $(head -c 100 /tmp/err.$d.$i)"
+		fi
+		i=$((i + 1))
+	done
+done
+report "stress.readers_ok=$ok"
+report "stress.readers_bad=$bad"
+report "stress.seconds=$(($(date +%s) - start))"
+report "stress.map_failures=$(($(cat $cc/4K/map_failures) - fails))"
+report "stress.refills=$(($(cat $cc/4K/refills) - refills))"
+[ $bad = 0 ] && [ $ok -gt 0 ]
