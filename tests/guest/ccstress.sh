@@ -8,13 +8,14 @@
 #            1 byte) and idle_ms 0, kccd returns every chunk but one per
 #            class to the provider: the shrink count rises and the bytes
 #            held fall.
-#   exhaust  the 4 KiB class, now one chunk (512 slots), gets another only
-#            when its depot is empty.  Eight O_DIRECT readers per disk, 4 MiB
-#            at a time (1024 pages each, submitted together), need several
-#            times its slots at once: maps fail
-#            (counted), virtio-blk and NVMe return BLK_STS_RESOURCE and the
-#            block layer requeues, kccd adds chunks, and every reader ends
-#            with the data a serial read saw.
+#   exhaust  every class, now one chunk, gets another only when its depot
+#            is empty.  Eight O_DIRECT readers per disk, 4 MiB at a time
+#            (their buffers' pages are mostly contiguous, so the segments
+#            are up to 512 KiB, and the 512 KiB class has 4 slots), need
+#            more slots at once than the classes hold: maps fail (counted),
+#            virtio-blk and NVMe return BLK_STS_RESOURCE and the block
+#            layer requeues, kccd adds chunks, and every reader ends with
+#            the data a serial read saw.
 #
 # Results as "stress.NAME=VALUE" on the data channel; exit 1 if a reader
 # failed or read other data.  A shrink or a map failure that did not happen
@@ -54,8 +55,12 @@ report "stress.chunks_after=$(total chunks)"
 report "stress.shrinks=$(($(total shrinks) - shrinks))"
 
 # --- exhaust ---
-fails=$(cat $cc/4K/map_failures)
-refills=$(cat $cc/4K/refills)
+fails=$(total map_failures)
+refills=$(total refills)
+for c in $cc/*/; do
+	c=${c%/}
+	cat "$c/map_failures" >"/tmp/fails0.${c##*/}"
+done
 disks=
 for b in /sys/block/vd* /sys/block/nvme*n*; do
 	[ -e "$b" ] && disks="$disks ${b##*/}"
@@ -93,6 +98,13 @@ done
 report "stress.readers_ok=$ok"
 report "stress.readers_bad=$bad"
 report "stress.seconds=$(($(date +%s) - start))"
-report "stress.map_failures=$(($(cat $cc/4K/map_failures) - fails))"
-report "stress.refills=$(($(cat $cc/4K/refills) - refills))"
+report "stress.map_failures=$(($(total map_failures) - fails))"
+report "stress.refills=$(($(total refills) - refills))"
+by=
+for c in $cc/*/; do
+	c=${c%/}
+	n=$(($(cat "$c/map_failures") - $(cat "/tmp/fails0.${c##*/}")))
+	[ $n = 0 ] || by="$by ${c##*/}:$n"
+done
+report "stress.map_failures_by_class=${by# }"
 [ $bad = 0 ] && [ $ok -gt 0 ]

@@ -138,7 +138,7 @@ else
 	# and every reader still gets its data.
 	f=$(val "$dir" stress.map_failures) ok=$(val "$dir" stress.readers_ok) bad=$(val "$dir" stress.readers_bad)
 	check cc-exhaust "$([ "${f:-0}" -gt 0 ] && [ "${ok:-0}" -gt 0 ] && [ "$bad" = 0 ] && echo pass || echo fail)" \
-		"4 KiB class: ${f:-no} map failures, $(val "$dir" stress.refills) chunks added; ${ok:-0} readers got the serial read's data, ${bad:-?} did not ($(val "$dir" stress.seconds) s)"
+		"${f:-no} map failures (by class: $(val "$dir" stress.map_failures_by_class)), $(val "$dir" stress.refills) chunks added; ${ok:-0} readers got the serial read's data, ${bad:-?} did not ($(val "$dir" stress.seconds) s)"
 	if [ ! -s "$dir/qmp.json" ]; then
 		check cc-qmp fail "no x-query-dma-guard answer ($(tail -n 1 "$dir/qmp.err" 2>/dev/null); nested.sh exit $rc)"
 	else
