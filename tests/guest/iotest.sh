@@ -24,15 +24,6 @@ ccdbg=/sys/kernel/debug/cc_swiotlb
 fail=0
 . /test/lib.sh
 
-# cc_maps: mappings cc-swiotlb made since boot, all classes.
-cc_maps() {
-	local n=0 f
-	for f in $ccdbg/*/maps; do
-		n=$((n + $(cat "$f")))
-	done
-	echo $n
-}
-
 report_start
 if [ ! -d $dbg ]; then
 	report "error=no $dbg (CONFIG_DEBUG_FS, or swiotlb not initialised)"
@@ -46,7 +37,7 @@ if ! echo 0 >$dbg/io_tlb_used_hiwater || [ "$(cat $dbg/io_tlb_used_hiwater)" != 
 	report "result=fail"
 	exit 1
 fi
-[ -d $ccdbg ] && maps0=$(cc_maps)
+[ -d $ccdbg ] && maps0=$(cc_total maps)
 
 # An NVMe controller scans its namespaces after probe: wait for them.
 for c in /sys/class/nvme/nvme*; do
@@ -74,7 +65,7 @@ report "swiotlb.used=$(cat $dbg/io_tlb_used)"
 report "swiotlb.used_hiwater=$hiwater"
 ccmaps=0
 if [ -d $ccdbg ]; then
-	ccmaps=$(($(cc_maps) - maps0))
+	ccmaps=$(($(cc_total maps) - maps0))
 	report "cc_swiotlb.maps=$ccmaps"
 	for f in provider bytes chunks_large chunks_small leaked bad_unmaps mask_fallbacks; do
 		report "cc_swiotlb.$f=$(cat $ccdbg/$f)"

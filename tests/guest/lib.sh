@@ -18,6 +18,15 @@ report_start() {
 	report "cmdline=$(cat /proc/cmdline)"
 }
 
+# cc_total FILE: cc-swiotlb's debugfs FILE summed over its classes.
+cc_total() {
+	_n=0
+	for _f in /sys/kernel/debug/cc_swiotlb/*/"$1"; do
+		_n=$((_n + $(cat "$_f")))
+	done
+	echo $_n
+}
+
 # wait_for SECS CONDITION: evaluate the shell CONDITION once a second until
 # it holds or SECS seconds have passed; true if it held.
 wait_for() {

@@ -125,6 +125,12 @@ struct cc_swiotlb_class *cc_swiotlb_class_for(struct cc_swiotlb *cc,
 						   CC_SWIOTLB_MIN_SLOT_SHIFT]];
 }
 
+/* Slots a magazine takes from, or gives back to, the depot at once. */
+static unsigned int cc_swiotlb_mag_batch(const struct cc_swiotlb_class *cls)
+{
+	return max(cls->mag_size / 2, 1U);
+}
+
 static void cc_swiotlb_kick(struct cc_swiotlb *cc)
 {
 	irq_work_queue(&cc->kick_work);
@@ -147,7 +153,7 @@ static void cc_swiotlb_kick_fn(struct irq_work *work)
 static bool cc_swiotlb_mag_refill(struct cc_swiotlb_class *cls,
 				  struct cc_swiotlb_mag *mag)
 {
-	unsigned int want = max(cls->mag_size / 2, 1U);
+	unsigned int want = cc_swiotlb_mag_batch(cls);
 	struct cc_swiotlb_chunk *chunk;
 	unsigned long out;
 	bool low;
@@ -325,7 +331,7 @@ void cc_swiotlb_release_in(struct cc_swiotlb *cc, struct device *dev,
 	local_irq_save(flags);
 	mag = this_cpu_ptr(cls->mags);
 	if (mag->nr == cls->mag_size)
-		cc_swiotlb_mag_flush(cls, mag, max(cls->mag_size / 2, 1U));
+		cc_swiotlb_mag_flush(cls, mag, cc_swiotlb_mag_batch(cls));
 	mag->slot[mag->nr].chunk = chunk;
 	mag->slot[mag->nr].index = index;
 	mag->nr++;
@@ -367,6 +373,25 @@ unsigned long cc_swiotlb_class_free(struct cc_swiotlb_class *cls)
 	return n;
 }
 
+/*
+ * Mappings made and released in a class, summed over the CPUs: a snapshot,
+ * since the CPUs keep mapping while it is taken.
+ */
+static void cc_swiotlb_class_counts(struct cc_swiotlb_class *cls,
+				    unsigned long *maps, unsigned long *unmaps)
+{
+	int cpu;
+
+	*maps = 0;
+	*unmaps = 0;
+	for_each_possible_cpu(cpu) {
+		struct cc_swiotlb_mag *mag = per_cpu_ptr(cls->mags, cpu);
+
+		*maps += READ_ONCE(mag->maps);
+		*unmaps += READ_ONCE(mag->unmaps);
+	}
+}
+
 /**
  * cc_swiotlb_class_mapped() - live mappings of a class
  * @cls:	The class.
@@ -376,15 +401,9 @@ unsigned long cc_swiotlb_class_free(struct cc_swiotlb_class *cls)
  */
 unsigned long cc_swiotlb_class_mapped(struct cc_swiotlb_class *cls)
 {
-	unsigned long maps = 0, unmaps = 0;
-	int cpu;
+	unsigned long maps, unmaps;
 
-	for_each_possible_cpu(cpu) {
-		struct cc_swiotlb_mag *mag = per_cpu_ptr(cls->mags, cpu);
-
-		maps += READ_ONCE(mag->maps);
-		unmaps += READ_ONCE(mag->unmaps);
-	}
+	cc_swiotlb_class_counts(cls, &maps, &unmaps);
 	return maps - unmaps;
 }
 
@@ -967,12 +986,9 @@ DEFINE_DEBUGFS_ATTRIBUTE(cc_class_slots_mapped_fops,
 /* Mappings made since boot, summed over the CPUs. */
 static int cc_class_maps_get(void *data, u64 *val)
 {
-	struct cc_swiotlb_class *cls = data;
-	unsigned long maps = 0;
-	int cpu;
+	unsigned long maps, unmaps;
 
-	for_each_possible_cpu(cpu)
-		maps += READ_ONCE(per_cpu_ptr(cls->mags, cpu)->maps);
+	cc_swiotlb_class_counts(data, &maps, &unmaps);
 	*val = maps;
 	return 0;
 }
