@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Runs in the L2 guest when cc-swiotlb serves it (called by iotest.sh after
-# its verified I/O): the two things a steady workload does not show.
+# its verified I/O): what a steady workload does not show.
 #
+#   refused  writes that docs/cc-swiotlb.md says the debugfs files refuse
+#            (low above high, high below low, a non-zero high-water mark,
+#            a read-only counter; the benchmark while cc-swiotlb serves the
+#            default swiotlb, and a malformed benchmark command) fail and
+#            change nothing.
 #   shrink   with every class's watermarks lowered (reserve 0, low and high
 #            1 byte) and idle_ms 0, kccd returns every chunk but one per
 #            class to the provider: the shrink count rises and the bytes
@@ -29,6 +34,31 @@ if [ ! -d $cc ]; then
 	report "stress.error=no $cc: cc-swiotlb is off"
 	exit 1
 fi
+
+# --- refused ---
+refused_ok=0 refused_all=0 not_refused=
+# refuse NAME FILE VALUE: writing VALUE to FILE must fail and leave FILE as
+# it was (for a file that can be read).
+refuse() {
+	refused_all=$((refused_all + 1))
+	_before=$(cat "$2" 2>/dev/null)
+	if ! echo "$3" >"$2" 2>/dev/null && [ "$(cat "$2" 2>/dev/null)" = "$_before" ]; then
+		refused_ok=$((refused_ok + 1))
+	else
+		not_refused="$not_refused $1"
+	fi
+}
+refuse low-above-high $cc/4K/low $(($(cat $cc/4K/high) + 1))
+refuse high-below-low $cc/4K/high $(($(cat $cc/4K/low) - 1))
+refuse hiwater-not-zero $cc/4K/slots_hiwater 5
+refuse read-only-counter $cc/4K/chunks 1
+b=/sys/kernel/debug/cc_swiotlb_bench
+if [ -d $b ]; then
+	refuse bench-while-serving $b/run "rate 1 10"
+	refuse bench-malformed $b/run "rate"
+fi
+report "stress.refused=$refused_ok of $refused_all"
+report "stress.not_refused=${not_refused# }"
 
 # --- shrink ---
 report "stress.bytes_before=$(cat $cc/bytes)"

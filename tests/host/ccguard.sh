@@ -130,6 +130,10 @@ else
 	fails_=$(tr -d '\r' <"$dir/l2-data" | sed -n 's/^cc_swiotlb\.\([^.]*\)\.map_failures=\([1-9].*\)/\1:\2/p' | tr '\n' ' ')
 	check cc-swiotlb-clean "$([ "$bad" = 0 ] && [ "$leak" = 0 ] && echo pass || echo fail)" \
 		"bad unmaps ${bad:-missing}, leaked chunks ${leak:-missing}; map failures by class: ${fails_:-none}"
+	# The debugfs writes docs/cc-swiotlb.md says are refused, are.
+	r=$(val "$dir" stress.refused) nr=$(val "$dir" stress.not_refused)
+	check cc-debugfs-refusals "$([ -n "$r" ] && [ "${r%% of *}" = "${r##* of }" ] && [ -z "$nr" ] && echo pass || echo fail)" \
+		"${r:-no} bad writes refused${nr:+; not refused: $nr}"
 	# kccd gives idle chunks back when the watermarks drop ...
 	b0=$(val "$dir" stress.bytes_before) b1=$(val "$dir" stress.bytes_after) n=$(val "$dir" stress.shrinks)
 	check cc-shrink "$([ "${n:-0}" -gt 0 ] && [ "${b1:-0}" -lt "${b0:-0}" ] && echo pass || echo fail)" \
