@@ -16,10 +16,11 @@
  * to 90% with long-lived mappings of the mix, then OPS times maps one
  * more, times the map with interrupts off (so that the time is the map's
  * own), and unmaps a random long-lived one, and reports the mean, the 99th
- * percentile, the 99.9th percentile and the worst map time.  For swiotlb the pool is its default
- * pool, whose size is set at boot (swiotlb=); POOL_MIB must match it.  For
- * cc-swiotlb it is a private allocator with the conversion provider and
- * POOL_MIB of chunks, shared between the classes as the mix's bytes are.
+ * percentile, the 99.9th percentile and the worst map time.  For swiotlb
+ * the pool is its default pool, whose size is set at boot (swiotlb=);
+ * POOL_MIB must match it.  For cc-swiotlb it is a private allocator with
+ * the conversion provider and POOL_MIB of chunks, shared between the
+ * classes as the mix's bytes are.
  *
  * swiotlb is measured through swiotlb_tbl_map_single() and
  * swiotlb_tbl_unmap_single(), so cc-swiotlb must be off for the default
