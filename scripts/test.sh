@@ -20,6 +20,11 @@
 #              cc_emulation under QEMU's DMA guard, verified virtio-blk and
 #              NVMe I/O, no violation, QMP and debugfs agreeing; and the
 #              negative control, L2 without it, whose DMA the guard refuses
+#   pool       QEMU's shared pool (tests/host/pool.sh), one L1 boot: every
+#              bad -object shared-pool refused with its message; KVM's pool
+#              filled before the guest runs, QMP and query-stats agreeing,
+#              the CPUID bit, the migration blocker; L2's e820 map holding
+#              the window as reserved
 #
 # --baseline runs every KVM selftest instead (tier "baseline"), each in a
 # fresh L1 boot so that one that hangs or crashes the host kernel costs only
@@ -340,6 +345,33 @@ tier_cc() {
 	done
 }
 
+# Tier: pool, tests/host/pool.sh in one L1 boot.  An L1 that died or hung
+# before the run finished is booted once more, and the results say so.
+tier_pool() {
+	local rc attempt note= name st detail
+	for attempt in 1 2; do
+		msg "pool: L1 (TCG) runs our QEMU with -object shared-pool${note:+ (again)}"
+		l1 pool 600 env BUILD="$BUILD" L2_ATTEMPTS="${L2_ATTEMPTS:-3}" \
+			L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
+			"$TOP/tests/host/pool.sh" "$OUT/pool"
+		rc=$?
+		l1_completed pool "$rc" && break
+		[ "$attempt" = 2 ] && break
+		note="second L1 boot; the first failed: $(l1_reason pool | cut -c1-100)"
+		rm -rf "$OUT/pool.attempt1"
+		mv "$OUT/pool" "$OUT/pool.attempt1"
+		warn "pool: L1 failed (vmrun exit $rc); logs in $OUT/pool.attempt1"
+	done
+	while read -r name st detail; do
+		result pool "$st" "$name" "$detail${note:+; $note}"
+	done <"$OUT/pool/results" 2>/dev/null
+	if ! l1_completed pool "$rc"; then
+		l1_verdict pool "$rc" pool "$note"
+	elif [ ! -s "$OUT/pool/results" ] || [ "$rc" -gt 1 ]; then
+		result pool fail "pool.sh" "exit $rc, $(wc -l <"$OUT/pool/results" 2>/dev/null || echo 0) results; see $OUT/pool/l1-console.log"
+	fi
+}
+
 t0=$SECONDS
 for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64" "$L0_QEMU"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
@@ -355,6 +387,7 @@ else
 	tier_selftests selftests "$TOP/tests/host/selftests.list"
 	tier_nested
 	tier_cc
+	tier_pool
 fi
 
 echo

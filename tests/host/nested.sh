@@ -14,6 +14,8 @@
 #   L2_QMP=PATH     a QMP socket at PATH
 #   L2_VBLK_LATER=1 no virtio-blk device at boot, only its drive (disk0) and
 #                   a PCIe root port (rp0) to hot-plug it into over QMP
+#   L2_POOL=OPTS    -object shared-pool,id=sp0,OPTS (docs/shared-pool-vmm.md);
+#                   L2_POOL=on for the defaults
 #
 # usage: nested.sh OUTDIR [command...]
 set -u
@@ -37,6 +39,11 @@ if [ "${L2_DMA_GUARD:-0}" = 1 ]; then
 	export ACCEL_OPTS=dma-guard=on
 	extra+=(-q -boot -q strict=on)
 fi
+case ${L2_POOL:-} in
+'') ;;
+on) extra+=(-q -object -q shared-pool,id=sp0) ;;
+*) extra+=(-q -object -q "shared-pool,id=sp0,$L2_POOL") ;;
+esac
 [ -z "${L2_QMP:-}" ] || extra+=(-q -qmp -q "unix:$L2_QMP,server=on,wait=off")
 if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
 	extra+=(-q -device -q "pcie-root-port,id=rp0,bus=pcie.0,chassis=1")
