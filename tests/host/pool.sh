@@ -149,31 +149,49 @@ check nopool "$([ "$erc" = 1 ] && [[ $err == *"there is no shared pool"* ]] && [
 # --- boot: L2 with the pool ---
 dir=$out/boot
 sock=/tmp/l2-pool.qmp
-rm -f "$sock"
 mkdir -p "$dir"
-L2_POOL=size=2G,granule=2M,prefill=32M L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=300 \
-	"$TOP/tests/host/nested.sh" "$dir" /test/pool.sh 20 >"$dir/nested.out" 2>&1 &
-pid=$!
-while kill -0 $pid 2>/dev/null; do
-	if grep -q '^ready=' "$dir/l2-data" 2>/dev/null; then
-		python3 "$qmp" -t 5 "$sock" x-query-shared-pool >"$dir/pool.json" 2>>"$dir/qmp.err"
-		python3 "$qmp" -t 5 "$sock" query-stats '{"target": "vm", "providers": [{"provider": "kvm"}]}' >"$dir/stats.json" 2>>"$dir/qmp.err"
-		break
-	fi
-	sleep 1
+# boot_attempt: one L2 run; asks QEMU once the guest is up.  Sets rc.
+boot_attempt() {
+	local pid
+	rm -f "$sock" "$dir"/pool.json "$dir"/stats.json
+	L2_POOL=size=2G,granule=2M,prefill=32M L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=240 \
+		"$TOP/tests/host/nested.sh" "$dir" /test/pool.sh 5 >"$dir/nested.out" 2>&1 &
+	pid=$!
+	while kill -0 $pid 2>/dev/null; do
+		if grep -q '^ready=' "$dir/l2-data" 2>/dev/null; then
+			python3 "$qmp" -t 5 "$sock" x-query-shared-pool >"$dir/pool.json" 2>>"$dir/qmp.err"
+			python3 "$qmp" -t 5 "$sock" query-stats '{"target": "vm", "providers": [{"provider": "kvm"}]}' >"$dir/stats.json" 2>>"$dir/qmp.err"
+			break
+		fi
+		sleep 1
+	done
+	wait $pid
+	rc=$?
+}
+# The test bed sometimes loses L2 (docs/testbed.md, known limits): a run
+# that lost it (vmrun 124 or 125) before the guest was done holding still
+# is booted again, up to L2_ATTEMPTS runs in all (default 3).
+retried=
+for attempt in $(seq 1 "${L2_ATTEMPTS:-3}"); do
+	boot_attempt
+	{ [ "$rc" = 124 ] || [ "$rc" = 125 ]; } || break
+	grep -q '^hold=' "$dir/l2-data" 2>/dev/null && break
+	[ "$attempt" = "${L2_ATTEMPTS:-3}" ] && break
+	mkdir -p "$dir/attempt$attempt"
+	mv "$dir"/l2-* "$dir"/nested.out "$dir"/*.json "$dir/attempt$attempt/" 2>/dev/null
+	retried="; attempt $((attempt + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$attempt/nested.out" | tail -n 1)"
+	echo "pool: L2 lost in boot attempt $attempt (exit $rc); trying again"
 done
-wait $pid
-rc=$?
 data() {
 	tr -d '\r' <"$dir/l2-data" 2>/dev/null | sed -n "s/^$1=//p"
 }
 if [ -z "$(data kernel)" ]; then
-	check boot fail "L2 did not start (nested.sh exit $rc): $(sed -n 's/^vmrun: FAIL: //p' "$dir/nested.out" | tail -n 1)"
+	check boot fail "L2 did not start (nested.sh exit $rc): $(sed -n 's/^vmrun: FAIL: //p' "$dir/nested.out" | tail -n 1)$retried"
 elif [ ! -s "$dir/pool.json" ]; then
-	check boot pass "$(data kernel), nested.sh exit $rc"
+	check boot pass "$(data kernel), nested.sh exit $rc$retried"
 	check boot-query fail "no x-query-shared-pool answer: $(tail -n 1 "$dir/qmp.err" 2>/dev/null)"
 else
-	check boot "$([ "$rc" = 0 ] && echo pass || echo fail)" "$(data kernel), nested.sh exit $rc"
+	check boot "$([ "$rc" = 0 ] && echo pass || echo fail)" "$(data kernel), nested.sh exit $rc$retried"
 	b=$(jq "$dir/pool.json" "'%#x' % r['base']")
 	e=$(jq "$dir/pool.json" "'%#x' % (r['base'] + r['size'] - 1)")
 	# The kernel prints e820 ranges zero-padded to 16 digits.
