@@ -14,6 +14,8 @@
  *    exit), RELEASE of a part, RELEASE_ALL, acquire again after release;
  *  - KVM's completion refuses VMM answers that are misaligned, outside the
  *    window, held, pooled, unbacked or over the quota;
+ *  - an ACQUIRE over the quota goes to the VMM, and the guest gets
+ *    -KVM_E2BIG whatever the VMM answers;
  *  - data written into a grant by either side is seen by the other;
  *  - on a KVM_X86_SW_PROTECTED_VM, KVM refuses private and guest_memfd
  *    granules, and a grant stays shared;
@@ -76,7 +78,6 @@ static const struct bad_input bad_inputs[] = {
 	{ KVM_SHARED_POOL_ACQUIRE, QUOTA + 1, 0, 0, -KVM_EINVAL }, /* > quota */
 	{ KVM_SHARED_POOL_ACQUIRE, -1ull, 0, 0, -KVM_EINVAL },
 	{ KVM_SHARED_POOL_ACQUIRE, 1, 1, 0, -KVM_EINVAL },	/* reserved a2 */
-	{ KVM_SHARED_POOL_ACQUIRE, 3, 0, 0, -KVM_E2BIG },	/* 2 + 3 > 4 */
 	{ KVM_SHARED_POOL_RELEASE, G(1), 0, 0, -KVM_EINVAL },	/* zero */
 	{ KVM_SHARED_POOL_RELEASE, G(1) + 0x1000, 1, 0, -KVM_EINVAL },
 	{ KVM_SHARED_POOL_RELEASE, G(1), 1, 1, -KVM_EINVAL },	/* reserved a3 */
@@ -142,6 +143,9 @@ static void guest_main(void)
 			       "bad input %d (op %ld, 0x%lx, 0x%lx, 0x%lx): got %ld, want %ld",
 			       i, b->op, b->a1, b->a2, b->a3, (long)r, (long)b->want);
 	}
+	/* Over the quota (2 + 3 > 4): to the VMM, which cannot grant it. */
+	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 3, 0, 0), -KVM_E2BIG);
+	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 3, 0, 0), -KVM_E2BIG);
 	GUEST_SYNC(4);
 
 	/* 5: the VMM answers badly; granule 3 is pooled. */
@@ -155,7 +159,10 @@ static void guest_main(void)
 	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_QUERY, KVM_SHARED_POOL_HELD, 0, 0), 2);
 	GUEST_SYNC(5);
 
-	/* 6: the in-kernel path; granules 4-5 are pooled, 3 is not. */
+	/*
+	 * 6: the in-kernel path; granules 4-5 are pooled, 3 is not.  The quota
+	 * is full then, and the next ACQUIRE goes to the VMM.
+	 */
 	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 2, 0, 0), G(4));
 	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 1, 0, 0), -KVM_E2BIG);
 	p = (uint64_t *)G(1);
@@ -184,7 +191,7 @@ static void guest_main(void)
 	 * 9: this ACQUIRE exits; vCPU 1 takes granules 4-5 meanwhile, so the
 	 * VMM's answer (granules 1-3) would go over the quota.
 	 */
-	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 3, 0, 0), -KVM_ENOMEM);
+	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_ACQUIRE, 3, 0, 0), -KVM_E2BIG);
 	GUEST_ASSERT_EQ(hc(KVM_SHARED_POOL_QUERY, KVM_SHARED_POOL_HELD, 0, 0), 2);
 	GUEST_SYNC(9);
 
@@ -443,7 +450,9 @@ static void run_until_sync(struct kvm_vcpu *vcpu, uint64_t stage)
 
 static void test_guest(void)
 {
-	const uint64_t good = G(1), over = G(1);
+	const uint64_t good = G(1), over = G(1), e2big = -KVM_E2BIG;
+	/* over the quota: a region KVM must refuse, and the VMM's refusal */
+	const uint64_t first_answers[] = { good, G(4), -KVM_E2BIG };
 	uint64_t answers[ARRAY_SIZE(bad_answers)];
 	struct kvm_vcpu *vcpus[3];
 	uint64_t *host, refusals;
@@ -476,13 +485,15 @@ static void test_guest(void)
 
 	/*
 	 * 4: one exit, answered well (run_answering() also sets args[1] to 1:
-	 * KVM grants the 2 granules asked for); the bad inputs never exit.
+	 * KVM grants the 2 granules asked for); the bad inputs never exit;
+	 * the two ACQUIREs over the quota do, and get -KVM_E2BIG whatever the
+	 * answer.
 	 */
-	n = run_answering(vcpus[0], 4, &good, 1);
-	TEST_ASSERT_EQ(n, 1);
-	TEST_ASSERT_EQ(STAT(vm, "exits"), 1);
+	n = run_answering(vcpus[0], 4, first_answers, ARRAY_SIZE(first_answers));
+	TEST_ASSERT_EQ(n, 3);
+	TEST_ASSERT_EQ(STAT(vm, "exits"), 3);
 	TEST_ASSERT_EQ(STAT(vm, "grants"), 1);
-	TEST_ASSERT_EQ(STAT(vm, "refusals"), ARRAY_SIZE(bad_inputs));
+	TEST_ASSERT_EQ(STAT(vm, "refusals"), ARRAY_SIZE(bad_inputs) + 2);
 	TEST_ASSERT_EQ(STAT(vm, "held_bytes"), 2 * GRANULE);
 	ASSERT_STATES(vm, WIN_GRANULES, "FHHFFFFF");
 
@@ -492,17 +503,21 @@ static void test_guest(void)
 		answers[i] = bad_answers[i].answer;
 	n = run_answering(vcpus[0], 5, answers, ARRAY_SIZE(answers));
 	TEST_ASSERT_EQ(n, ARRAY_SIZE(bad_answers));
-	TEST_ASSERT_EQ(STAT(vm, "exits"), 1 + ARRAY_SIZE(bad_answers));
+	TEST_ASSERT_EQ(STAT(vm, "exits"), 3 + ARRAY_SIZE(bad_answers));
 	TEST_ASSERT_EQ(STAT(vm, "grants"), 1);
-	refusals = ARRAY_SIZE(bad_inputs) + ARRAY_SIZE(bad_answers);
+	refusals = ARRAY_SIZE(bad_inputs) + 2 + ARRAY_SIZE(bad_answers);
 	TEST_ASSERT_EQ(STAT(vm, "refusals"), refusals);
 	ASSERT_STATES(vm, WIN_GRANULES, "FHHPFFFF");
 
-	/* 6: pooled granules are granted without an exit; data is shared. */
+	/*
+	 * 6: pooled granules are granted without an exit; data is shared; the
+	 * ACQUIRE over the quota exits.
+	 */
 	pool_remove(vm, G(3), GRANULE);
 	pool_add(vm, G(4), 2 * GRANULE);
-	run_until_sync(vcpus[0], 6);
-	TEST_ASSERT_EQ(STAT(vm, "exits"), 1 + ARRAY_SIZE(bad_answers));
+	n = run_answering(vcpus[0], 6, &e2big, 1);
+	TEST_ASSERT_EQ(n, 1);
+	TEST_ASSERT_EQ(STAT(vm, "exits"), 4 + ARRAY_SIZE(bad_answers));
 	TEST_ASSERT_EQ(STAT(vm, "grants"), 2);
 	TEST_ASSERT_EQ(STAT(vm, "held_bytes"), 4 * GRANULE);
 	TEST_ASSERT_EQ(STAT(vm, "pooled_bytes"), 0);
@@ -522,7 +537,7 @@ static void test_guest(void)
 
 	/* 8: granted again from the pool, in the kernel. */
 	run_until_sync(vcpus[0], 8);
-	TEST_ASSERT_EQ(STAT(vm, "exits"), 1 + ARRAY_SIZE(bad_answers));
+	TEST_ASSERT_EQ(STAT(vm, "exits"), 4 + ARRAY_SIZE(bad_answers));
 	TEST_ASSERT_EQ(STAT(vm, "grants"), 3);
 	ASSERT_STATES(vm, WIN_GRANULES, "FPPFPPFF");
 

@@ -9,8 +9,10 @@
  * space that the VMM backs with ordinary (non-guest_memfd) memslots, so a
  * grant is shared by construction.  KVM keeps one state per granule of the
  * window (free, pooled or held), serves ACQUIRE from the granules the VMM
- * pooled without leaving the kernel, and exits to the VMM only when they
- * cannot serve it; it checks the VMM's answer before the guest sees it.
+ * pooled without leaving the kernel, and exits to the VMM when they cannot
+ * serve it or when it is over the quota (so that the VMM sees, and can
+ * report, every refusal of its policy); it checks the VMM's answer before
+ * the guest sees it.
  * KVM never reads or writes the memory of a granule.
  *
  * See Documentation/virt/kvm/x86/hypercalls.rst and api.rst.
@@ -204,7 +206,8 @@ static unsigned long pool_grant(struct kvm *kvm, struct kvm_shared_pool *pool,
  *
  * Checks the VMM's answer in run->hypercall.ret against what the guest
  * asked for (kept in vcpu->arch, not taken from kvm_run again) and against
- * the pool as it is now; the guest gets the region or an error.
+ * the pool as it is now; the guest gets the region or an error
+ * (-KVM_E2BIG if it would hold more than its quota, whatever the answer).
  *
  * Return: as kvm_skip_emulated_instruction().
  */
@@ -225,8 +228,12 @@ int kvm_shared_pool_complete_acquire(struct kvm_vcpu *vcpu)
 			ret = -KVM_E2BIG;
 		goto refuse;
 	}
+	if (pool->held + n > pool->quota) {
+		ret = -KVM_E2BIG;
+		goto refuse;
+	}
 	first = pool_index(pool, answer, n);
-	if (first < 0 || pool->held + n > pool->quota ||
+	if (first < 0 ||
 	    !pool_all(pool, first, n, KVM_SHARED_POOL_STATE_FREE) ||
 	    !pool_backed(vcpu->kvm, pool, first, n))
 		goto refuse;
@@ -287,8 +294,8 @@ static void shared_pool_exit(struct kvm_vcpu *vcpu, u64 n)
  *
  * Context: vCPU context, under kvm->srcu; may sleep.
  * Return: true if the call exits to userspace with KVM_EXIT_HYPERCALL
- * (an ACQUIRE the pooled granules cannot serve), false if it completed
- * and @ret holds the result.
+ * (an ACQUIRE the pooled granules cannot serve, or over the quota), false
+ * if it completed and @ret holds the result.
  */
 bool kvm_shared_pool_hypercall(struct kvm_vcpu *vcpu, unsigned long a0,
 			       unsigned long a1, unsigned long a2,
@@ -319,16 +326,18 @@ bool kvm_shared_pool_hypercall(struct kvm_vcpu *vcpu, unsigned long a0,
 	case KVM_SHARED_POOL_ACQUIRE:
 		if (a2 || !a1 || a1 > pool->quota)
 			break;
-		if (pool->held + a1 > pool->quota) {
-			*ret = -KVM_E2BIG;
-			break;
+		if (pool->held + a1 <= pool->quota) {
+			first = pool_find_backed(kvm, pool, a1);
+			if (first >= 0) {
+				*ret = pool_grant(kvm, pool, first, a1);
+				break;
+			}
 		}
-		first = pool_find_backed(kvm, pool, a1);
-		if (first >= 0) {
-			*ret = pool_grant(kvm, pool, first, a1);
-			break;
-		}
-		/* Let the VMM find, back and answer with free granules. */
+		/*
+		 * Let the VMM find, back and answer with free granules, or
+		 * refuse a request over the quota with -KVM_E2BIG: the quota
+		 * is its policy, and it reports the refusal.
+		 */
 		kvm->stat.shared_pool_exits++;
 		shared_pool_exit(vcpu, a1);
 		exit = true;
