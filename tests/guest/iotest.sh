@@ -6,7 +6,8 @@
 # when it serves the guest (its mappings grew), else by swiotlb's own pools
 # (their high-water mark).  Results go to stdout and, as "key=value" lines,
 # to /dev/ttyS1 (vmrun --data); with cc_emulation, the emulation's counters
-# too ("cc.NAME=VALUE"), and cc-swiotlb's ("cc_swiotlb.[CLASS.]NAME=VALUE").
+# too ("cc.NAME=VALUE"), cc-swiotlb's ("cc_swiotlb.[CLASS.]NAME=VALUE") and
+# its host-grant provider's ("grants.NAME=VALUE").
 #
 # With HOLD seconds, the guest then says "hold=HOLD" and waits that long
 # before exiting, idle, so that the VMM can be queried about a guest whose
@@ -76,6 +77,9 @@ if [ -d $ccdbg ]; then
 			report "cc_swiotlb.${c##*/}.$f=$(cat $c/$f)"
 		done
 	done
+	# The host-grant provider's state ("grants.NAME=VALUE").
+	[ -r $ccdbg/grants ] &&
+		sed 's/^\([a-z_]*\): /grants.\1=/' $ccdbg/grants | while read -r l; do report "$l"; done
 fi
 if [ "$hiwater" -eq 0 ] && [ "$ccmaps" -eq 0 ]; then
 	report "error=swiotlb high-water mark is 0 and cc-swiotlb made no mapping: the I/O was not bounced"
