@@ -14,9 +14,11 @@
  * ones without leaving the kernel.  QEMU keeps that pool topped up from a
  * timer, answers the ACQUIREs KVM could not serve (the exit path), and
  * gives memory back to the host with ram_block_discard_range() once KVM
- * has handed it back (KVM_SHARED_POOL_REMOVE).  A granule is discarded
- * again each time QEMU backs it, so nothing the guest wrote survives in
- * memory that passes through QEMU.
+ * has handed it back (KVM_SHARED_POOL_REMOVE).  What the guest releases
+ * goes back to KVM's pool with its data: at its next scan QEMU takes it
+ * back, discards it and pools it again, so that the memory returns to the
+ * host.  A granule is discarded again each time QEMU backs it, so nothing
+ * the guest wrote survives in memory that passes through QEMU.
  *
  * QEMU learns of the guest's grants and releases from
  * KVM_SHARED_POOL_GET_STATE; its view is as old as its last scan.
@@ -70,11 +72,14 @@ OBJECT_DECLARE_SIMPLE_TYPE(SharedPool, SHARED_POOL)
  *   held yet; @transit_old: those answered before the last scan.  Both
  *   are kept off the pool and out of every other answer, and a mark
  *   lasts until a scan shows the granule held, or for two scans.
+ * @dirty: granules a scan saw the guest release, whose memory still holds
+ *   what the guest wrote: taken back from KVM, discarded and pooled again
+ *   by sp_recycle()
  *
- * Locking: the memory regions, @chunk_mapped, @transit, @transit_old and
- * the counters change under the BQL only.  @view is written under the
- * BQL and @lock, and read under either: the DMA guard reads it under
- * @lock from I/O threads.
+ * Locking: the memory regions, @chunk_mapped, @transit, @transit_old,
+ * @dirty and the counters change under the BQL only.  @view is written
+ * under the BQL and @lock, and read under either: the DMA guard reads it
+ * under @lock from I/O threads.
  */
 struct SharedPool {
     Object parent_obj;
@@ -100,6 +105,7 @@ struct SharedPool {
     unsigned long *chunk_mapped;
     unsigned long *transit;
     unsigned long *transit_old;
+    unsigned long *dirty;
     uint8_t *scratch;
     QEMUTimer *timer;
     int64_t scan_ms;
@@ -223,6 +229,7 @@ static int64_t sp_scan(SharedPool *sp)
 
             if (sp->view[i] == SHARED_POOL_HELD && now != SHARED_POOL_HELD) {
                 released++;
+                set_bit(i, sp->dirty);
             }
             if (now == SHARED_POOL_HELD) {
                 clear_bit(i, sp->transit);
@@ -303,6 +310,38 @@ static void sp_fill(SharedPool *sp, uint64_t want)
 }
 
 /*
+ * Take granules @first .. @first + @count - 1, all pooled, back from KVM
+ * and give their memory back to the host.  Returns 0 when they are free
+ * and empty; -EBUSY, with nothing changed, when KVM refused because the
+ * guest took some of them meanwhile; another negative errno, with nothing
+ * changed, when KVM failed; 1 when they are free but could not be
+ * discarded: they still hold what was written there, so they must not be
+ * pooled again as they are (sp_back() discards them before any use).
+ */
+static int sp_take_back(SharedPool *sp, uint64_t first, uint64_t count)
+{
+    int r = sp_ops->remove(sp_gpa(sp, first), count * sp->granule);
+
+    if (r < 0) {
+        if (r != -EBUSY) {
+            sp_warn(sp, "KVM_SHARED_POOL_REMOVE", r);
+        }
+        return r;
+    }
+    WITH_QEMU_LOCK_GUARD(&sp->lock) {
+        memset(sp->view + first, SHARED_POOL_FREE, count);
+    }
+    r = sp_discard(sp, first, count);
+    if (r < 0) {
+        sp_warn(sp, "discarding released memory", r);
+        return 1;
+    }
+    sp->discarded_granules += count;
+    trace_shared_pool_trim(sp_gpa(sp, first), count);
+    return 0;
+}
+
+/*
  * Take pooled granules above @keep bytes back from KVM, highest first,
  * and give their memory back to the host.
  */
@@ -310,7 +349,6 @@ static void sp_trim(SharedPool *sp, uint64_t keep)
 {
     uint64_t pooled = sp_count(sp, SHARED_POOL_POOLED);
     uint64_t excess, end, first;
-    int r;
 
     if (pooled * sp->granule <= keep) {
         return;
@@ -329,26 +367,84 @@ static void sp_trim(SharedPool *sp, uint64_t keep)
         if (first == end) {
             break;
         }
-        r = sp_ops->remove(sp_gpa(sp, first), (end - first) * sp->granule);
-        if (r == -EBUSY) {
-            /* the guest took some of it meanwhile: next scan */
+        if (sp_take_back(sp, first, end - first) < 0) {
+            /* -EBUSY: the guest took some of it meanwhile; next scan */
             break;
         }
-        if (r < 0) {
-            sp_warn(sp, "KVM_SHARED_POOL_REMOVE", r);
-            break;
-        }
-        WITH_QEMU_LOCK_GUARD(&sp->lock) {
-            memset(sp->view + first, SHARED_POOL_FREE, end - first);
-        }
-        r = sp_discard(sp, first, end - first);
-        if (r < 0) {
-            sp_warn(sp, "discarding released memory", r);
-        }
-        sp->discarded_granules += end - first;
-        trace_shared_pool_trim(sp_gpa(sp, first), end - first);
         excess -= end - first;
         end = first;
+    }
+}
+
+/*
+ * Give the memory of what the guest released back to the host.  A granule
+ * the guest releases goes back to KVM's pool with the guest's data in it,
+ * resident in QEMU: take it back from KVM (which refuses with -EBUSY if
+ * the guest has taken it again meanwhile), discard it, and pool it again,
+ * empty.  A granule the guest holds again is in use, and no longer dirty.
+ */
+static void sp_recycle(SharedPool *sp)
+{
+    uint64_t first = 0, end;
+    int r;
+
+    for (;;) {
+        first = find_next_bit(sp->dirty, sp->ngranules, first);
+        if (first >= sp->ngranules) {
+            return;
+        }
+        /*
+         * Held again, or answered on the exit path since (backing it
+         * discarded it then): in use.
+         */
+        if (sp->view[first] == SHARED_POOL_HELD ||
+            test_bit(first, sp->transit) || test_bit(first, sp->transit_old)) {
+            clear_bit(first, sp->dirty);
+            first++;
+            continue;
+        }
+        if (sp->view[first] != SHARED_POOL_POOLED) {
+            /*
+             * Free: KVM let go of it, nothing to take back.  If the
+             * discard fails, sp_back() discards it before any use.
+             */
+            r = sp_discard(sp, first, 1);
+            if (r < 0) {
+                sp_warn(sp, "discarding released memory", r);
+            } else {
+                sp->discarded_granules++;
+            }
+            clear_bit(first, sp->dirty);
+            first++;
+            continue;
+        }
+        for (end = first + 1; end < sp->ngranules && test_bit(end, sp->dirty) &&
+             sp->view[end] == SHARED_POOL_POOLED; end++) {
+            ;
+        }
+        r = sp_take_back(sp, first, end - first);
+        if (r == -EBUSY) {
+            /* the guest took some of it meanwhile: next scan */
+            first = end;
+            continue;
+        }
+        if (r < 0) {
+            return;
+        }
+        bitmap_clear(sp->dirty, first, end - first);
+        if (r == 0) {
+            /* empty now: pool it again (else left free for sp_fill()) */
+            r = sp_ops->add(sp_gpa(sp, first), (end - first) * sp->granule);
+            if (r < 0) {
+                sp_warn(sp, "pooling released memory again", r);
+            } else {
+                WITH_QEMU_LOCK_GUARD(&sp->lock) {
+                    memset(sp->view + first, SHARED_POOL_POOLED, end - first);
+                }
+                trace_shared_pool_fill(sp_gpa(sp, first), end - first);
+            }
+        }
+        first = end;
     }
 }
 
@@ -396,6 +492,7 @@ static void sp_tick(void *opaque)
     int64_t changed = sp_scan(sp);
 
     if (changed >= 0) {
+        sp_recycle(sp);
         if (sp_count(sp, SHARED_POOL_POOLED) * sp->granule < sp_low(sp)) {
             sp_fill(sp, sp->prefill);
         }
@@ -532,8 +629,9 @@ static void sp_reset(void *opaque)
     }
     bitmap_zero(sp->transit, sp->ngranules);
     bitmap_zero(sp->transit_old, sp->ngranules);
+    bitmap_zero(sp->dirty, sp->ngranules);
+    /* Every chunk is idle now: unmapping one discards it. */
     sp_unmap_idle(sp);
-    sp_discard(sp, 0, sp->ngranules);
     sp->resets++;
     sp_fill(sp, sp->prefill);
     trace_shared_pool_reset(r);
@@ -638,6 +736,7 @@ bool shared_pool_realize(MemoryRegion *sysmem, hwaddr base, Error **errp)
     sp->chunk_mapped = bitmap_new(sp->nchunks);
     sp->transit = bitmap_new(sp->ngranules);
     sp->transit_old = bitmap_new(sp->ngranules);
+    sp->dirty = bitmap_new(sp->ngranules);
     sp->view = g_malloc0(sp->ngranules);
     sp->scratch = g_malloc0(sp->ngranules);
 
@@ -657,6 +756,7 @@ bool shared_pool_realize(MemoryRegion *sysmem, hwaddr base, Error **errp)
 err_free:
     g_free(sp->scratch);
     g_free(sp->view);
+    g_free(sp->dirty);
     g_free(sp->transit_old);
     g_free(sp->transit);
     g_free(sp->chunk_mapped);
