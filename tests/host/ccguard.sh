@@ -22,32 +22,14 @@
 # usage: ccguard.sh OUTDIR [cc|neg]   (both runs by default)
 set -u
 . "$(dirname "$0")/../../scripts/lib.sh"
+. "$TOP/tests/host/lib.sh"
 out=${1:?usage: ccguard.sh OUTDIR [cc|neg]}
 runs=${2:-cc neg}
 qmp=$TOP/tests/host/qmp.py
 results=$out/results
 mkdir -p "$out/cc" "$out/neg"
 : >"$results"
-fails=0
-
-check() {
-	local name=$1 st=$2 detail=${3:-}
-	echo "$name $st $detail" >>"$results"
-	echo "ccguard: ${st^^} $name${detail:+ ($detail)}"
-	[ "$st" = pass ] || fails=$((fails + 1))
-}
-
-# val DIR KEY: KEY's last value in DIR's L2 data channel.
-val() {
-	tr -d '\r' <"$1/l2-data" 2>/dev/null | sed -n "s/^$2=//p" | tail -n 1
-}
-
-# jq FILE EXPR: a value from a QMP answer, EXPR in Python over "r".
-jq() {
-	python3 -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
-}
+who=ccguard
 
 # The violations QMP counted for the device whose path contains ID.
 violations() {
@@ -85,29 +67,6 @@ cc_attempt() {
 	wait $pid
 }
 
-# attempts RUN MARKER: RUN_attempt on $dir, run again while the test bed
-# lost L2 (docs/testbed.md, known limits) before it wrote MARKER= to its
-# data channel, up to L2_ATTEMPTS runs in all (default 3).  Each lost
-# attempt's logs go to $dir/attemptN/.  Sets rc (the last run's nested.sh
-# status) and retried (a note for the boot result, empty if none).
-attempts() {
-	local run=$1 marker=$2 tries=1
-	retried=
-	"${run}_attempt" "$dir"
-	rc=$?
-	while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } &&
-	      ! grep -q "^$marker=" "$dir/l2-data" 2>/dev/null; do
-		mkdir -p "$dir/attempt$tries"
-		mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/qmp-stats.json \
-			"$dir"/device_add.out "$dir/attempt$tries/" 2>/dev/null
-		retried="; attempt $((tries + 1)), the one before lost L2: $(sed -n 's/^vmrun: FAIL: //p' "$dir/attempt$tries/nested.out" | tail -n 1)"
-		echo "ccguard: L2 died before '$marker=' in $run attempt $tries (exit $rc); trying again"
-		tries=$((tries + 1))
-		"${run}_attempt" "$dir"
-		rc=$?
-	done
-}
-
 run_cc() {
 # --- cc: the emulated confidential guest ---
 dir=$out/cc
@@ -126,6 +85,13 @@ else
 	m=$(val "$dir" cc_swiotlb.maps)
 	check cc-bounced "$([ "${m:-0}" -gt 0 ] && echo pass || echo fail)" \
 		"cc-swiotlb: ${m:-no} mappings during the I/O, $(val "$dir" cc_swiotlb.bytes) bytes from $(val "$dir" cc_swiotlb.provider) ($(val "$dir" cc_swiotlb.chunks_large) 2 MiB chunks, $(val "$dir" cc_swiotlb.chunks_small) smaller); swiotlb's own pool high-water $(val "$dir" swiotlb.used_hiwater) slabs"
+	# No shared pool in this VMM: the host-grant provider is off and says
+	# why, and every chunk came from conversion (docs/host-grants.md).
+	gs=$(val "$dir" grants.state) gw=$(val "$dir" grants.off_reason)
+	gf=$(val "$dir" grants.fallbacks) ga=$(val "$dir" grants.acquires)
+	check cc-grants-fallback "$([ "$gs" = off ] && [ "$gw" = "the host does not offer them" ] &&
+		[ "${gf:-0}" -gt 0 ] && [ "$ga" = 0 ] && echo pass || echo fail)" \
+		"host grants ${gs:-missing}${gw:+ ($gw)}: ${gf:-?} chunks, $(val "$dir" grants.fallback_bytes) bytes converted instead; ${ga:-?} grants acquired"
 	bad=$(val "$dir" cc_swiotlb.bad_unmaps) leak=$(val "$dir" cc_swiotlb.leaked)
 	fails_=$(tr -d '\r' <"$dir/l2-data" | sed -n 's/^cc_swiotlb\.\([^.]*\)\.map_failures=\([1-9].*\)/\1:\2/p' | tr '\n' ' ')
 	check cc-swiotlb-clean "$([ "$bad" = 0 ] && [ "$leak" = 0 ] && echo pass || echo fail)" \

@@ -38,6 +38,7 @@ class QMP:
                     raise
                 time.sleep(0.1)
         self.buf = b""
+        self.events = []
         greeting = self.recv()
         if "QMP" not in greeting:
             raise QMPError("no QMP greeting: %r" % greeting)
@@ -56,7 +57,12 @@ class QMP:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def execute(self, command, args=None):
+    def execute(self, command, args=None, timeout=None):
+        """Run COMMAND; with TIMEOUT, wait that long for its answer (else
+        until the deadline given at connection).  Events that arrive
+        meanwhile are kept in self.events."""
+        if timeout is not None:
+            self.deadline = time.monotonic() + timeout
         msg = {"execute": command}
         if args:
             msg["arguments"] = args
@@ -64,13 +70,27 @@ class QMP:
         while True:
             resp = self.recv()
             if "event" in resp:
-                continue            # asynchronous events: not ours
+                self.events.append(resp)
+                continue
             if "error" in resp:
                 err = resp["error"]
                 raise QMPError("%s: %s" % (err.get("class"), err.get("desc")))
             if "return" in resp:
                 return resp["return"]
             raise QMPError("unexpected answer: %r" % resp)
+
+    def wait_event(self, timeout):
+        """The next event (kept ones first), or None after TIMEOUT seconds."""
+        if self.events:
+            return self.events.pop(0)
+        self.deadline = time.monotonic() + timeout
+        while True:
+            try:
+                resp = self.recv()
+            except socket.timeout:
+                return None
+            if "event" in resp:
+                return resp
 
 
 def main():

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the L1 scripts that record checks (tests/host/ccguard.sh,
+# tests/host/pool.sh).  Source it after scripts/lib.sh with these set:
+#
+#   results  the results file: one line per check, "NAME pass|fail DETAIL"
+#   who      the word each printed result starts with
+#
+# and read "fails", the number of checks that did not pass.
+
+fails=0
+
+# check NAME pass|fail [DETAIL]: record one check and print it.
+check() {
+	local name=$1 st=$2 detail=${3:-}
+	echo "$name $st $detail" >>"$results"
+	echo "$who: ${st^^} $name${detail:+ ($detail)}"
+	[ "$st" = pass ] || fails=$((fails + 1))
+}
+
+# val DIR KEY: KEY's last value in DIR's L2 data channel.
+val() {
+	tr -d '\r' <"$1/l2-data" 2>/dev/null | sed -n "s/^$2=//p" | tail -n 1
+}
+
+# jq FILE EXPR: a value from a QMP answer, EXPR in Python over "r".
+jq() {
+	python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null
+}
+
+# kvmstat FILE NAME: KVM's VM stat NAME in a query-stats answer.
+kvmstat() {
+	jq "$1" "[s['value'] for p in r for s in p['stats'] if s['name'] == '$2'][0]"
+}
+
+# l2_lost DIR RC: the test bed lost the L2 run in DIR whose nested.sh
+# status was RC: vmrun 124 or 125 (L2 hung, timed out or died before its
+# command ended), or L2's kernel reported that its timer did not fire for
+# tens of seconds ("timer wakeup didn't happen", an RCU stall with the
+# CPU idle): the test bed's lost wake-up (docs/testbed.md, known limits),
+# after which nothing the run measured is trusted.
+l2_lost() {
+	[ "$2" = 124 ] || [ "$2" = 125 ] ||
+		grep -q "timer wakeup didn't happen" "$1/l2-console.log" 2>/dev/null
+}
+
+# l2_loss DIR: how the run in DIR was lost, for the report.
+l2_loss() {
+	local r
+	r=$(sed -n 's/^vmrun: FAIL: //p' "$1/nested.out" 2>/dev/null | tail -n 1)
+	[ -n "$r" ] || r=$(tr -d '\r' <"$1/l2-console.log" 2>/dev/null |
+		grep -m1 -o "rcu_sched kthread timer wakeup didn't happen for [0-9]* jiffies")
+	echo "${r:-unknown}"
+}
+
+# attempts RUN [MARKER]: RUN_attempt DIR (a function returning nested.sh's
+# status) on $dir, run again while the test bed lost L2 (l2_lost), up to
+# L2_ATTEMPTS runs in all (default 3).  A lost run
+# is run again even after the guest wrote MARKER= (its point of no return
+# for the checks, named in the note): the checks need the whole run, and
+# the test bed has lost L2 after the work, on its way down.  Each lost
+# attempt's files go to $dir/attemptN/.  Sets rc (the last run's nested.sh
+# status) and retried (a note for the boot result, empty if none).
+attempts() {
+	local run=$1 marker=${2:-} tries=1 when
+	retried=
+	"${run}_attempt" "$dir"
+	rc=$?
+	while [ "$tries" -lt "${L2_ATTEMPTS:-3}" ] && l2_lost "$dir" "$rc"; do
+		when=before
+		[ -n "$marker" ] && grep -q "^$marker=" "$dir/l2-data" 2>/dev/null && when=after
+		mkdir -p "$dir/attempt$tries"
+		mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/*.json "$dir"/*.rss \
+			"$dir"/*.out "$dir/attempt$tries/" 2>/dev/null
+		retried="; attempt $((tries + 1)), the one before lost L2${marker:+ $when '$marker='}: $(l2_loss "$dir/attempt$tries")"
+		echo "$who: L2 lost${marker:+ $when '$marker='} in $run attempt $tries (exit $rc); trying again"
+		tries=$((tries + 1))
+		"${run}_attempt" "$dir"
+		rc=$?
+	done
+}
