@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# test.sh [--baseline]: run every test tier on the built stack and end with
+# test.sh [--baseline|--hotplug50]: run every test tier on the built stack and end with
 # one line "N passed, N failed, N skipped"; exit non-zero on any failure.
 #
 #   harness    the test tooling's own unit tests (KTAP parser)
@@ -24,7 +24,21 @@
 #              bad -object shared-pool refused with its message; KVM's pool
 #              filled before the guest runs, QMP and query-stats agreeing,
 #              the CPUID bit, the migration blocker; L2's e820 map holding
-#              the window as reserved
+#              the window as reserved; L2 on host grants (tests/guest/
+#              grants.sh): no conversion, verified I/O, the three counts
+#              agreeing, release and discard, QEMU's resident set falling
+#
+#   hotplug    tests/host/hotplug.sh, one L1 boot: HOTPLUG_DISKS (8)
+#              virtio-blk and as many NVMe disks hot-plugged over QMP into
+#              the emulated confidential L2 (guard and pool on), each given
+#              one verified I/O, all removed again (docs/hotplug.md)
+#
+# TIERS="T ..." runs only those tiers, in that order (default: all
+# seven), for working on one of them.
+#
+# --hotplug50 runs only the hotplug tier, with 50 disks of each kind, and
+# ends with the line "hotplug50: virtio-blk N/50 ok, nvme N/50 ok"
+# (make test-hotplug50).
 #
 # --baseline runs every KVM selftest instead (tier "baseline"), each in a
 # fresh L1 boot so that one that hangs or crashes the host kernel costs only
@@ -36,7 +50,12 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=test
-[ "${1:-}" = --baseline ] && mode=baseline
+case ${1:-} in
+--baseline) mode=baseline ;;
+--hotplug50) mode=test TIERS=hotplug HOTPLUG_DISKS=50 ;;
+'') ;;
+*) die "usage: test.sh [--baseline|--hotplug50]" ;;
+esac
 
 OUT=$BUILD/out/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
@@ -166,7 +185,7 @@ tier_selftests() {
 		case $st in
 		pass) result "$tier" pass "$name" "${secs}s${note:+;$note}${l1note:+; $l1note}" ;;
 		skip) result "$tier" skip "$name" "$(grep -m1 "^$name:" "$OUT/$tier/results.reasons" | cut -d: -f2- | cut -c2-120)${l1note:+; $l1note}" ;;
-		*)    result "$tier" fail "$name" "$st, exit $code; log: $OUT/$tier/logs/${name//\//_}.log${note:+;$note}${l1note:+; $l1note}" ;;
+		*)    result "$tier" fail "$name" "$st, exit $code: $(grep -m1 "^$name: " "$OUT/$tier/results.reasons" | cut -d: -f2- | cut -c2-160); log: $OUT/$tier/logs/${name//\//_}.log${note:+;$note}${l1note:+; $l1note}" ;;
 		esac
 	done <"$OUT/$tier/results" 2>/dev/null
 	while read -r name _; do
@@ -227,7 +246,9 @@ tier_nested() {
 	# verdict and is never retried.
 	for attempt in $(seq 1 "${L2_ATTEMPTS:-3}"); do
 		msg "nested: L1 (TCG) boots L2 (our QEMU, KVM) with swiotlb=force${note:+ (again)}"
-		l1 nested 900 env L2_SILENT=1 "${NESTED[@]}" "$OUT/nested"
+		# The run takes about 270 s; L2's own limit is 400 s
+		# (nested.sh), so 600 s leaves L1 room to report a lost L2.
+		l1 nested 600 env L2_SILENT=1 "${NESTED[@]}" "$OUT/nested"
 		rc=$?
 		[ "$attempt" = "${L2_ATTEMPTS:-3}" ] && break
 		if l1_completed nested "$rc"; then
@@ -309,67 +330,60 @@ tier_nested() {
 	grep '^  failed:' "$OUT/nested/kunit.txt"
 }
 
-# Tier: cc, the two runs of tests/host/ccguard.sh, each in its own L1 boot.
-# Under TCG the nested layer sometimes takes L1 down (docs/testbed.md, known
-# limits); an L1 that died, hung or reported a kernel problem before the run
-# finished is booted once more, and every result of that run says so.  A
-# check that failed is a verdict and is never retried.
-tier_cc() {
-	local run limit rc attempt note name st detail
-	for run in cc neg; do
-		limit=1000
-		[ $run = neg ] && limit=500
-		note=
-		for attempt in 1 2; do
-			msg "cc: L1 (TCG) boots L2 under the DMA guard: the $run run${note:+ (again)}"
-			l1 "cc-$run" "$limit" env BUILD="$BUILD" GUEST_APPEND="${GUEST_APPEND:-}" L2_ATTEMPTS="${L2_ATTEMPTS:-3}" \
-				L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
-				"$TOP/tests/host/ccguard.sh" "$OUT/cc-$run" "$run"
-			rc=$?
-			l1_completed "cc-$run" "$rc" && break
-			[ "$attempt" = 2 ] && break
-			note="second L1 boot; the first failed: $(l1_reason "cc-$run" | cut -c1-100)"
-			rm -rf "$OUT/cc-$run.attempt1"
-			mv "$OUT/cc-$run" "$OUT/cc-$run.attempt1"
-			warn "cc: L1 failed in the $run run (vmrun exit $rc); logs in $OUT/cc-$run.attempt1"
-		done
-		while read -r name st detail; do
-			result cc "$st" "$name" "$detail${note:+; $note}"
-		done <"$OUT/cc-$run/results" 2>/dev/null
-		if ! l1_completed "cc-$run" "$rc"; then
-			l1_verdict cc "$rc" "cc-$run" "$note"
-		elif [ ! -s "$OUT/cc-$run/results" ] || [ "$rc" -gt 1 ]; then
-			# L1 finished, yet ccguard.sh gave no verdict of its own.
-			result cc fail "ccguard.sh ($run run)" "exit $rc, $(wc -l <"$OUT/cc-$run/results" 2>/dev/null || echo 0) results; see $OUT/cc-$run/l1-console.log"
-		fi
+# l1_checks TIER NAME LIMIT WHAT SCRIPT [ARGS...]: run an L1 script that
+# writes OUT/NAME/results ("CHECK pass|fail DETAIL" lines, exit 0 or 1), in
+# its own L1 boot, and count its checks under TIER.  Under TCG the nested
+# layer sometimes takes L1 down (docs/testbed.md, known limits): an L1
+# that died, hung or reported a kernel problem before the script finished
+# is booted once more, and every result of that run says so.  A check that
+# failed is a verdict and is never retried.
+l1_checks() {
+	local tier=$1 name=$2 limit=$3 what=$4 script=$5 rc attempt note= check st detail
+	shift 4
+	for attempt in 1 2; do
+		msg "$tier: $what${note:+ (again)}"
+		l1 "$name" "$limit" env BUILD="$BUILD" GUEST_APPEND="${GUEST_APPEND:-}" \
+			L2_ATTEMPTS="${L2_ATTEMPTS:-3}" L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
+			"$@"
+		rc=$?
+		l1_completed "$name" "$rc" && break
+		[ "$attempt" = 2 ] && break
+		note="second L1 boot; the first failed: $(l1_reason "$name" | cut -c1-100)"
+		rm -rf "$OUT/$name.attempt1"
+		mv "$OUT/$name" "$OUT/$name.attempt1"
+		warn "$tier: L1 failed in $name (vmrun exit $rc); logs in $OUT/$name.attempt1"
 	done
+	while read -r check st detail; do
+		result "$tier" "$st" "$check" "$detail${note:+; $note}"
+	done <"$OUT/$name/results" 2>/dev/null
+	if ! l1_completed "$name" "$rc"; then
+		l1_verdict "$tier" "$rc" "$name" "$note"
+	elif [ ! -s "$OUT/$name/results" ] || [ "$rc" -gt 1 ]; then
+		# L1 finished, yet the script gave no verdict of its own.
+		result "$tier" fail "${script##*/} ($name)" "exit $rc, $(wc -l <"$OUT/$name/results" 2>/dev/null || echo 0) results; see $OUT/$name/l1-console.log"
+	fi
 }
 
-# Tier: pool, tests/host/pool.sh in one L1 boot.  An L1 that died or hung
-# before the run finished is booted once more, and the results say so.
+# Tier: cc, the two runs of tests/host/ccguard.sh, each in its own L1 boot.
+tier_cc() {
+	l1_checks cc cc-cc 1000 "L1 (TCG) boots L2 under the DMA guard: the cc run" \
+		"$TOP/tests/host/ccguard.sh" "$OUT/cc-cc" cc
+	l1_checks cc cc-neg 500 "L1 (TCG) boots L2 under the DMA guard: the neg run" \
+		"$TOP/tests/host/ccguard.sh" "$OUT/cc-neg" neg
+}
+
+# Tier: pool, tests/host/pool.sh in one L1 boot.
 tier_pool() {
-	local rc attempt note= name st detail
-	for attempt in 1 2; do
-		msg "pool: L1 (TCG) runs our QEMU with -object shared-pool${note:+ (again)}"
-		l1 pool 600 env BUILD="$BUILD" L2_ATTEMPTS="${L2_ATTEMPTS:-3}" \
-			L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
-			"$TOP/tests/host/pool.sh" "$OUT/pool"
-		rc=$?
-		l1_completed pool "$rc" && break
-		[ "$attempt" = 2 ] && break
-		note="second L1 boot; the first failed: $(l1_reason pool | cut -c1-100)"
-		rm -rf "$OUT/pool.attempt1"
-		mv "$OUT/pool" "$OUT/pool.attempt1"
-		warn "pool: L1 failed (vmrun exit $rc); logs in $OUT/pool.attempt1"
-	done
-	while read -r name st detail; do
-		result pool "$st" "$name" "$detail${note:+; $note}"
-	done <"$OUT/pool/results" 2>/dev/null
-	if ! l1_completed pool "$rc"; then
-		l1_verdict pool "$rc" pool "$note"
-	elif [ ! -s "$OUT/pool/results" ] || [ "$rc" -gt 1 ]; then
-		result pool fail "pool.sh" "exit $rc, $(wc -l <"$OUT/pool/results" 2>/dev/null || echo 0) results; see $OUT/pool/l1-console.log"
-	fi
+	l1_checks pool pool 1500 "L1 (TCG) runs our QEMU with -object shared-pool" \
+		"$TOP/tests/host/pool.sh" "$OUT/pool"
+}
+
+# Tier: hotplug, tests/host/hotplug.sh in one L1 boot: HOTPLUG_DISKS (8)
+# virtio-blk and as many NVMe disks into a running L2 and out again.
+tier_hotplug() {
+	local n=${HOTPLUG_DISKS:-8}
+	l1_checks hotplug hotplug $((1200 + 60 * n)) "L1 (TCG) hot-plugs $n virtio-blk and $n NVMe disks into L2" \
+		"$TOP/tests/host/hotplug.sh" "$OUT/hotplug" "$n"
 }
 
 t0=$SECONDS
@@ -382,12 +396,13 @@ if [ $mode = baseline ]; then
 	"$TOP/scripts/baseline-report.sh" "$OUT/baseline" >"$OUT/baseline.md"
 	msg "baseline table: $OUT/baseline.md"
 else
-	tier_harness
-	tier_fuzz
-	tier_selftests selftests "$TOP/tests/host/selftests.list"
-	tier_nested
-	tier_cc
-	tier_pool
+	for t in ${TIERS:-harness fuzz selftests nested cc pool hotplug}; do
+		case $t in
+		selftests) tier_selftests selftests "$TOP/tests/host/selftests.list" ;;
+		harness|fuzz|nested|cc|pool|hotplug) "tier_$t" ;;
+		*) die "TIERS: unknown tier '$t' (harness fuzz selftests nested cc pool hotplug)" ;;
+		esac
+	done
 fi
 
 echo
@@ -403,4 +418,10 @@ if [ ${#failures[@]} -gt 0 ]; then
 fi
 echo "(took $((SECONDS - t0))s; logs in $OUT)"
 echo "$tp passed, $tf failed, $ts skipped"
+if [ "${1:-}" = --hotplug50 ]; then
+	# hotplug.py's count; none when L2 never got that far.
+	line=$(grep -h '^hotplug: virtio-blk ' "$OUT/hotplug/hotplug.out" 2>/dev/null | tail -n 1)
+	[ -n "$line" ] || line="hotplug: virtio-blk 0/50 ok, nvme 0/50 ok"
+	echo "hotplug50:${line#hotplug:}"
+fi
 [ "$tf" = 0 ] && [ "$tp" -gt 0 ]

@@ -10,7 +10,10 @@
  * from a correct one.  After the mixed pass, everything is read back once
  * more in a different order.
  *
- * usage: blkverify [-b MiB] [-p passes] [-s seed] DEVICE
+ * usage: blkverify [-b MiB] [-p passes] [-o ops] [-s seed] DEVICE
+ *   -b: the span written and checked (default 64 MiB, at most the device)
+ *   -p: mixed passes (default 2); -o: transfers per pass, each a write and
+ *   an overlapping read (default 768, 64 of each size)
  * exit status: 0 all data verified, 1 mismatch or I/O error, 2 bad usage.
  */
 #define _GNU_SOURCE
@@ -118,7 +121,7 @@ static int check(const unsigned char *got, uint32_t len, uint64_t off,
 int main(int argc, char **argv)
 {
 	uint64_t span = 64ull << 20, seed = 1, devsize = 0, off;
-	unsigned int passes = 2, pass, i;
+	unsigned int passes = 2, ops = 64 * NR_SIZES, pass, i;
 	unsigned char *wbuf, *rbuf, *wb, *rb;
 	struct stats st = { 0 };
 	struct stat sb;
@@ -126,13 +129,16 @@ int main(int argc, char **argv)
 	uint64_t nblocks;
 	int fd, opt;
 
-	while ((opt = getopt(argc, argv, "b:p:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:p:o:s:")) != -1) {
 		switch (opt) {
 		case 'b':
 			span = strtoull(optarg, NULL, 0) << 20;
 			break;
 		case 'p':
 			passes = strtoul(optarg, NULL, 0);
+			break;
+		case 'o':
+			ops = strtoul(optarg, NULL, 0);
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -141,7 +147,7 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind != argc - 1 || !span || !passes)
+	if (optind != argc - 1 || !span || !passes || !ops)
 		goto usage;
 
 	fd = open(argv[optind], O_RDWR | O_DIRECT);
@@ -181,7 +187,7 @@ int main(int argc, char **argv)
 	}
 
 	for (pass = 1; pass <= passes; pass++) {
-		unsigned int ops = 64 * NR_SIZES, k;
+		unsigned int k;
 
 		for (k = 0; k < ops; k++) {
 			uint32_t len = sizes[rng() % NR_SIZES];
@@ -222,6 +228,6 @@ out:
 	close(fd);
 	return st.mismatches || st.errors ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: blkverify [-b MiB] [-p passes] [-s seed] DEVICE\n");
+	fprintf(stderr, "usage: blkverify [-b MiB] [-p passes] [-o ops] [-s seed] DEVICE\n");
 	return 2;
 }

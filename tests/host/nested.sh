@@ -16,6 +16,8 @@
 #                   a PCIe root port (rp0) to hot-plug it into over QMP
 #   L2_POOL=OPTS    -object shared-pool,id=sp0,OPTS (docs/shared-pool-vmm.md);
 #                   L2_POOL=on for the defaults
+#   L2_HOTPLUG_PORTS=N  N empty PCIe root ports to hot-plug disks into
+#                   (ids hp0...; the layout of docs/hotplug.md)
 #
 # usage: nested.sh OUTDIR [command...]
 set -u
@@ -50,6 +52,18 @@ if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
 else
 	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on")
 fi
+
+# Hot-plug ports: eight root ports per slot of pcie.0 from slot 0x10 on,
+# multifunction, with no I/O window each (docs/hotplug.md).
+ports=${L2_HOTPLUG_PORTS:-0}
+[ "$ports" -le 104 ] || { echo "nested: L2_HOTPLUG_PORTS=$ports: at most 104"; exit 1; }
+for ((i = 0; i < ports; i++)); do
+	slot=$((0x10 + i / 8)) fn=$((i % 8))
+	mf=
+	[ $fn = 0 ] && [ $((ports - i)) -gt 1 ] && mf=,multifunction=on
+	extra+=(-q -device -q "$(printf 'pcie-root-port,id=hp%d,bus=pcie.0,addr=0x%x.%d%s,chassis=2,slot=%d,io-reserve=0' \
+		"$i" "$slot" "$fn" "$mf" "$((i + 1))")")
+done
 
 export QEMU=${L2_QEMU:-$B/qemu/qemu-system-x86_64}
 export QEMU_FIRMWARE=$B/qemu-firmware
