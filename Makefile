@@ -6,9 +6,13 @@
 #                 kernel, our QEMU + KVM inside L1), show the guest's
 #                 bounce-buffer statistics
 #   make test     build what is stale and run every test tier
+#   make test-hotplug50  50 virtio-blk and 50 NVMe disks hot-plugged into a
+#                 running guest and removed (docs/hotplug.md)
 #   make patches  the git format-patch series, one per component
 #   make bench-alloc  cc-swiotlb against swiotlb's allocator, in the guest
 #                 kernel under TCG (docs/cc-swiotlb.md)
+#   make bench-grow  growing shared memory by 64 MiB: 4 KiB conversions,
+#                 2 MiB conversions, host grants (docs/host-grants.md)
 #
 # Every step is a script under scripts/ that is incremental on its own
 # (kbuild, ninja, input hashes), so the targets are phony and cheap to
@@ -27,12 +31,13 @@ endif
 S := $(CURDIR)/scripts
 
 .PHONY: all deps sources apply kernels qemu selftests initramfs run test \
-	patches baseline check-patches bench-alloc clean distclean help
+	test-hotplug50 patches baseline check-patches bench-alloc bench-grow \
+	clean distclean help
 
 all: kernels qemu selftests initramfs
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@$(S)/deps.sh
@@ -64,12 +69,20 @@ run: all
 test: all
 	@$(S)/test.sh
 
+# 50 virtio-blk and 50 NVMe disks hot-plugged into a running guest and out
+# again (docs/hotplug.md); ends with "hotplug50: virtio-blk N/50 ok, nvme N/50 ok".
+test-hotplug50: all
+	@$(S)/test.sh --hotplug50
+
 # Run every upstream KVM selftest once on the host kernel (docs/selftest-baseline.md).
 baseline: all
 	@$(S)/test.sh --baseline
 
 bench-alloc: kernels initramfs qemu
 	@$(S)/bench-alloc.sh
+
+bench-grow: all
+	@$(S)/bench-grow.sh
 
 patches: apply
 	@$(S)/patches.sh
