@@ -3,7 +3,8 @@
 #
 # mkinitramfs.sh OUT: the L2 guest's initramfs.  Static busybox (Debian's
 # busybox-static), scripts/vm-init as /init, and the guest-side tests
-# (tests/guest/: scripts and statically linked tools) under /test.  Built
+# (tests/guest/: scripts and statically linked tools, with liburing where
+# they include it) under /test.  Built
 # with the kernel's own gen_init_cpio, so no root and no device nodes on
 # disk are needed.
 set -euo pipefail
@@ -21,7 +22,9 @@ mkdir -p "$tools"
 for c in "$TOP"/tests/guest/*.c; do
 	t=$tools/$(basename "$c" .c)
 	if [ ! -x "$t" ] || [ "$c" -nt "$t" ]; then
-		gcc -O2 -Wall -Wextra -Werror -static -o "$t" "$c" ||
+		libs=()
+		grep -q '^#include <liburing.h>' "$c" && libs=(-luring)
+		gcc -O2 -Wall -Wextra -Werror -static -o "$t" "$c" "${libs[@]}" ||
 			die "cannot build $c"
 	fi
 done
