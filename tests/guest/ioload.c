@@ -19,7 +19,8 @@
  * take the disks away.  A disk that disappears while it has transfers in
  * flight counts their failures as I/O errors.
  *
- * Output, "key=value" lines on stdout and, with -o, to FILE as well:
+ * Output, "key=value" lines on stdout and, with -o, to FILE as well
+ * (the samples, with -o, only to FILE, to keep them off a slow console):
  *   up.SERIAL=DEV T              DEV appeared at T seconds (since start)
  *   first.SERIAL=T               its first transfer completed at T
  *   sample=T OPS BYTES ERRORS VFAIL DISKS [SERIAL:OPS ...]
@@ -125,21 +126,43 @@ static double now(void)
 	return (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
-static void say(const char *fmt, ...)
+static void vsay(int quiet, const char *fmt, va_list ap0)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	fflush(stdout);
+	if (!quiet || !out2) {
+		va_copy(ap, ap0);
+		vprintf(fmt, ap);
+		va_end(ap);
+		fflush(stdout);
+	}
 	if (out2) {
-		va_start(ap, fmt);
+		va_copy(ap, ap0);
 		vfprintf(out2, fmt, ap);
 		va_end(ap);
 		fflush(out2);
 	}
 }
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(0, fmt, ap);
+	va_end(ap);
+}
+
+/* Like say(), but with -o only to FILE: the samples stay off the console. */
+static void say_quiet(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(1, fmt, ap);
+	va_end(ap);
+}
+
 
 /* The contents of sector @sec of disk @d at generation @gen. */
 static void fill_sector(const struct disk *d, uint64_t sec, uint32_t gen,
@@ -415,7 +438,7 @@ static void sample(double t, int open_disks)
 	last_bytes = bytes;
 	last_errors = errors;
 	last_vfail = vfail;
-	say("%s\n", line);
+	say_quiet("%s\n", line);
 }
 
 int main(int argc, char **argv)
