@@ -4,10 +4,12 @@
 # build-kernel.sh VARIANT...
 #
 # Build kernels from the one patched tree (build/src/linux) into
-# build/obj/VARIANT, where VARIANT is host, guest, host-debug, guest-debug or
-# guest-bench.  The config is `make tinyconfig` plus kconfig/common.config,
-# the variant's fragment, and kconfig/debug.config for -debug variants or
-# kconfig/bench.config for -bench ones.  Every
+# build/obj/VARIANT, where VARIANT is host, guest, host-debug, guest-debug,
+# guest-bench, guest-fixed or guest-bench-fixed.  The config is `make
+# tinyconfig` plus kconfig/common.config, the variant's fragment, and one
+# more fragment per suffix, in order: kconfig/debug.config for -debug,
+# kconfig/bench.config for -bench, kconfig/fixed.config for -fixed (upstream
+# swiotlb without CONFIG_SWIOTLB_DYNAMIC, for make bench).  Every
 # option the fragments ask for must survive olddefconfig, or the build stops
 # and names it.  The compiler runs under ccache.  CONFIG_ONLY=1 stops after
 # configuring.
@@ -16,7 +18,7 @@ set -euo pipefail
 
 SRC=$BUILD/src/linux
 [ -f "$SRC/Makefile" ] || die "no kernel tree: run scripts/fetch.sh linux"
-[ $# -gt 0 ] || die "usage: build-kernel.sh host|guest|host-debug|guest-debug|guest-bench..."
+[ $# -gt 0 ] || die "usage: build-kernel.sh host|guest|host-debug|guest-debug|guest-bench|guest-fixed|guest-bench-fixed..."
 
 KMAKE=(make -C "$SRC" -s "CC=$CC_WRAP" "HOSTCC=$CC_WRAP" LOCALVERSION=
        KBUILD_BUILD_USER=cc-swiotlb KBUILD_BUILD_HOST=build)
@@ -46,9 +48,11 @@ check_config() {
 }
 
 build_one() {
-	local v=$1 base=${1%-*} O=$BUILD/obj/$1 frags stamp want
+	local v=$1 base=${1%%-*} O=$BUILD/obj/$1 frags stamp want suffix
 	frags=("$TOP/kconfig/common.config" "$TOP/kconfig/$base.config")
-	[ "$v" = "$base" ] || frags+=("$TOP/kconfig/${v##*-}.config")
+	for suffix in ${v//-/ }; do
+		[ "$suffix" = "$base" ] || frags+=("$TOP/kconfig/$suffix.config")
+	done
 	for f in "${frags[@]}"; do [ -f "$f" ] || die "$v: no $f"; done
 	mkdir -p "$O"
 	stamp=$O/.config-fragments
@@ -82,7 +86,8 @@ build_one() {
 
 for v in "$@"; do
 	case $v in
-	host|guest|host-debug|guest-debug|guest-bench) build_one "$v" ;;
+	host|guest|host-debug|guest-debug|guest-bench|guest-fixed|guest-bench-fixed)
+		build_one "$v" ;;
 	*) die "unknown variant '$v'" ;;
 	esac
 done
