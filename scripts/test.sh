@@ -32,9 +32,12 @@
 #              virtio-blk and as many NVMe disks hot-plugged over QMP into
 #              the emulated confidential L2 (guard and pool on), each given
 #              one verified I/O, all removed again (docs/hotplug.md)
+#   bench      the hot-plug benchmark small (tests/host/hotbench.sh), one
+#              L1 boot: BENCH_DISKS (3) virtio-blk disks under ioload, for
+#              each bounce-buffer variant, and its report (docs/bench.md)
 #
 # TIERS="T ..." runs only those tiers, in that order (default: all
-# seven), for working on one of them.
+# eight), for working on one of them.
 #
 # --hotplug50 runs only the hotplug tier, with 50 disks of each kind, and
 # ends with the line "hotplug50: virtio-blk N/50 ok, nvme N/50 ok"
@@ -386,6 +389,27 @@ tier_hotplug() {
 		"$TOP/tests/host/hotplug.sh" "$OUT/hotplug" "$n"
 }
 
+# Tier: bench, the hot-plug benchmark small (docs/bench.md), one L1 boot:
+# BENCH_DISKS (3) virtio-blk disks, the four bounce-buffer variants on the
+# test kernels (guest, guest-fixed), then the report from its samples, so
+# that make bench cannot rot unnoticed.
+tier_bench() {
+	local n=${BENCH_DISKS:-3} rep=$OUT/bench/report/results.md st detail
+	if [ ! -e "$FIXED_KERNEL" ]; then
+		result bench fail hotbench "no $FIXED_KERNEL: run 'make kernel-fixed'"
+		return
+	fi
+	l1_checks bench bench $((2400 + 120 * n)) "L1 (TCG) runs the hot-plug benchmark small: $n disks, four variants" \
+		"$TOP/tests/host/hotbench.sh" "$OUT/bench" "$n" 10 10 virtio-blk "fixed dynamic cc-conv cc-grants"
+	mkdir -p "${rep%/*}"
+	detail=$(python3 "$TOP/scripts/bench-report.py" --command "make test (bench tier)" \
+		"$OUT/bench" "$rep" 2>&1 | tail -n 1)
+	st=pass
+	[ -s "$rep" ] && [ -s "${rep%/*}/results/bench.png" ] && [ -s "${rep%/*}/results/host.csv" ] &&
+		grep -q '^| 4\. cc-swiotlb, host grants |' "$rep" || st=fail
+	result bench "$st" bench-report "$detail; $rep, results/bench.png, results/*.csv"
+}
+
 t0=$SECONDS
 for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64" "$L0_QEMU"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
@@ -396,11 +420,11 @@ if [ $mode = baseline ]; then
 	"$TOP/scripts/baseline-report.sh" "$OUT/baseline" >"$OUT/baseline.md"
 	msg "baseline table: $OUT/baseline.md"
 else
-	for t in ${TIERS:-harness fuzz selftests nested cc pool hotplug}; do
+	for t in ${TIERS:-harness fuzz selftests nested cc pool hotplug bench}; do
 		case $t in
 		selftests) tier_selftests selftests "$TOP/tests/host/selftests.list" ;;
-		harness|fuzz|nested|cc|pool|hotplug) "tier_$t" ;;
-		*) die "TIERS: unknown tier '$t' (harness fuzz selftests nested cc pool hotplug)" ;;
+		harness|fuzz|nested|cc|pool|hotplug|bench) "tier_$t" ;;
+		*) die "TIERS: unknown tier '$t' (harness fuzz selftests nested cc pool hotplug bench)" ;;
 		esac
 	done
 fi

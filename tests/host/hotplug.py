@@ -40,11 +40,13 @@ from qmp import QMP, QMPError  # noqa: E402
 class Guest:
     """The guest's data channel, read as it grows."""
 
-    def __init__(self, path):
+    def __init__(self, path, keep_lines=False):
         self.path = path
         self.pos = 0
         self.keys = {}
         self.seen_at = {}
+        # With keep_lines, every line as (time it was read, line).
+        self.lines = [] if keep_lines else None
 
     def poll(self):
         try:
@@ -61,6 +63,8 @@ class Guest:
         now = time.monotonic()
         for line in data[:end].decode(errors="replace").splitlines():
             line = line.strip("\r")
+            if self.lines is not None:
+                self.lines.append((now, line))
             key, sep, value = line.partition("=")
             if sep:
                 self.keys[key] = value
@@ -78,10 +82,10 @@ class Guest:
 
 
 class Disk:
-    def __init__(self, kind, index, port, opts):
+    def __init__(self, kind, index, port, opts, serial=None):
         self.kind = kind
         short = "v" if kind == "virtio-blk" else "n"
-        self.serial = "hp%s%d" % (short, index)
+        self.serial = serial or "hp%s%d" % (short, index)
         self.node = self.serial
         self.id = "dev-" + self.serial
         self.port = port

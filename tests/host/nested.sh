@@ -16,6 +16,8 @@
 #                   a PCIe root port (rp0) to hot-plug it into over QMP
 #   L2_POOL=OPTS    -object shared-pool,id=sp0,OPTS (docs/shared-pool-vmm.md);
 #                   L2_POOL=on for the defaults
+#   L2_VBLK_SERIAL=S, L2_NVME_SERIAL=S  the serial numbers of vblk0 (none
+#                   by default) and nvme0 (ccnvme0)
 #   L2_HOTPLUG_PORTS=N  N empty PCIe root ports to hot-plug disks into
 #                   (ids hp0...; the layout of docs/hotplug.md)
 #
@@ -35,7 +37,7 @@ extra=()
 if [ "${L2_NVME:-0}" = 1 ]; then
 	truncate -s "${L2_DISK_SIZE:-128M}" /tmp/l2-nvme0.img
 	extra+=(-q -drive -q "if=none,id=nvm0,file=/tmp/l2-nvme0.img,format=raw,cache=writeback"
-		-q -device -q "nvme,id=nvme0,drive=nvm0,serial=ccnvme0")
+		-q -device -q "nvme,id=nvme0,drive=nvm0,serial=${L2_NVME_SERIAL:-ccnvme0}")
 fi
 if [ "${L2_DMA_GUARD:-0}" = 1 ]; then
 	export ACCEL_OPTS=dma-guard=on
@@ -50,7 +52,7 @@ esac
 if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
 	extra+=(-q -device -q "pcie-root-port,id=rp0,bus=pcie.0,chassis=1")
 else
-	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on")
+	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on${L2_VBLK_SERIAL:+,serial=$L2_VBLK_SERIAL}")
 fi
 
 # Hot-plug ports: eight root ports per slot of pcie.0 from slot 0x10 on,

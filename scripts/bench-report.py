@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Write the hot-plug benchmark's report from its runs.
+
+usage: bench-report.py [--command CMD] [--versions FILE] RUNDIR OUTMD
+
+RUNDIR is what tests/host/hotbench.sh wrote: RUNDIR/KIND-VARIANT/ per run
+(host.csv, guest.csv, io.csv, iops.csv, disks.csv, summary.json, l2-data,
+l2-console.log).  OUTMD gets the report (docs/results.md for make bench);
+beside it, in OUTMD's directory under results/: bench.png (shared memory
+and IOPS over time, every variant, one panel per disk kind, by gnuplot),
+and the raw samples as CSV (host.csv, guest.csv, io.csv, iops.csv,
+disks.csv, each with the kind and variant in front).  --versions names a
+file of "name: version" lines for the report's head.  Exit status: 0 when
+the report was written, 1 when a run is missing or unreadable, 2 for bad
+usage.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+VARIANTS = (("fixed", "1. swiotlb, fixed"),
+            ("dynamic", "2. swiotlb, dynamic"),
+            ("cc-conv", "3. cc-swiotlb, conversions"),
+            ("cc-grants", "4. cc-swiotlb, host grants"))
+KINDS = ("virtio-blk", "nvme")
+SPLATS = re.compile(r"\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|Kernel panic|"
+                    r"general protection fault|INFO: task .* blocked for more "
+                    r"than|hard LOCKUP|detected stalls on CPUs|self-detected "
+                    r"stall on CPU)")
+
+
+def read_csv(path):
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def num(v, default=None):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def data_keys(path):
+    keys = {}
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                k, sep, v = line.strip("\r\n").partition("=")
+                if sep:
+                    keys[k] = v
+    except OSError:
+        pass
+    return keys
+
+
+def console(path):
+    """(lockups and hung tasks, other kernel problems, 'buffer is full')."""
+    lock = other = full = 0
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                if "swiotlb buffer is full" in line:
+                    full += 1
+                if not SPLATS.search(line):
+                    continue
+                if re.search(r"soft lockup|hard LOCKUP|blocked for more than|"
+                             r"stall", line):
+                    lock += 1
+                else:
+                    other += 1
+    except OSError:
+        return None
+    return lock, other, full
+
+
+class Run:
+    def __init__(self, d, kind, variant):
+        self.kind, self.variant, self.dir = kind, variant, d
+        self.host = read_csv(os.path.join(d, "host.csv"))
+        self.guest = read_csv(os.path.join(d, "guest.csv"))
+        self.io = read_csv(os.path.join(d, "io.csv"))
+        self.iops = read_csv(os.path.join(d, "iops.csv"))
+        self.disks = read_csv(os.path.join(d, "disks.csv"))
+        self.keys = data_keys(os.path.join(d, "l2-data"))
+        try:
+            with open(os.path.join(d, "summary.json")) as f:
+                self.summary = json.load(f)
+        except (OSError, ValueError):
+            self.summary = {}
+        self.console = console(os.path.join(d, "l2-console.log"))
+
+    def ok(self):
+        return bool(self.host and self.io and "quiesced" in self.keys)
+
+    def stats(self):
+        s = {}
+        q = self.keys.get("quiesced", "").split()
+        if len(q) == 6:
+            secs, ops, nbytes, errs, vfail, _ = q
+            s["errors"], s["vfail"] = int(errs), int(vfail)
+            s["ops"], s["bytes"] = int(ops), int(nbytes)
+            s["iops"] = int(ops) / float(secs) if float(secs) else 0
+        s["violations"] = int(max([num(r.get("guard_violations"), 0)
+                                   for r in self.host] or [0]))
+        if self.console:
+            s["lockups"], s["problems"], s["full"] = self.console
+        lat = sorted(num(r["add_to_first_io"]) for r in self.disks
+                     if num(r.get("add_to_first_io")) is not None)
+        if lat:
+            s["lat_median"] = statistics.median(lat)
+            s["lat_max"] = lat[-1]
+        s["lat_n"] = len(lat)
+        s["hotplugged"] = sum(1 for r in self.disks
+                              if r.get("hotplugged") == "True")
+        s["ok"] = self.summary.get("disks_ok")
+        shared = [num(r.get("shared_bytes"), 0) for r in self.host]
+        if shared:
+            s["peak"], s["settled"] = max(shared), shared[-1]
+            s["start"] = shared[0]
+        ex = [num(r.get("kvm_exits")) for r in self.host
+              if num(r.get("kvm_exits")) is not None]
+        if ex:
+            s["exits"] = ex[-1] - ex[0]
+        conv = [num(r.get("conversions")) for r in self.guest
+                if num(r.get("conversions")) is not None]
+        if conv:
+            s["conversions"] = conv[-1] - conv[0]
+        gb = [num(r.get("grant_bytes")) for r in self.guest
+              if num(r.get("grant_bytes")) is not None]
+        if gb:
+            s["grant_peak"] = max(gb)
+        return s
+
+
+def mib(b):
+    return "%.1f" % (b / 1048576.0) if b is not None else "?"
+
+
+def fmt(v, f="%d"):
+    return f % v if v is not None else "?"
+
+
+def plot(runs, outdir):
+    """bench.png: shared MiB (solid) and IOPS (dashed, right axis)."""
+    datdir = os.path.join(outdir, "plot")
+    os.makedirs(datdir, exist_ok=True)
+    kinds = [k for k in KINDS if any(r.kind == k for r in runs)]
+    script = ['set terminal pngcairo size 1200,%d font ",10"' %
+              (420 * len(kinds)),
+              'set output "%s"' % os.path.join(outdir, "bench.png"),
+              'set multiplot layout %d,1' % len(kinds),
+              'set key outside right top',
+              'set xlabel "seconds since the guest was ready"',
+              'set ylabel "shared with the host (MiB)"',
+              'set y2label "verified transfers per second"',
+              'set y2tics', 'set ytics nomirror', 'set grid']
+    colors = {"fixed": "#999999", "dynamic": "#1f77b4",
+              "cc-conv": "#ff7f0e", "cc-grants": "#2ca02c"}
+    for kind in kinds:
+        plots = []
+        for r in runs:
+            if r.kind != kind:
+                continue
+            sh = os.path.join(datdir, "%s-%s-shared.dat" % (kind, r.variant))
+            with open(sh, "w") as f:
+                for row in r.host:
+                    f.write("%s %.3f\n" % (row["t"],
+                                           num(row["shared_bytes"], 0) / 1048576))
+            io = os.path.join(datdir, "%s-%s-iops.dat" % (kind, r.variant))
+            with open(io, "w") as f:
+                last = None
+                for row in r.io:
+                    gt = num(row["guest_t"])
+                    if last is not None and gt is not None and gt > last:
+                        f.write("%s %.1f\n" % (row["t"],
+                                               num(row["ops"], 0) / (gt - last)))
+                    last = gt
+            c = colors.get(r.variant, "#000000")
+            plots.append('"%s" using 1:2 axes x1y1 with lines lw 2 lc rgb "%s" '
+                         'title "%s shared"' % (sh, c, r.variant))
+            plots.append('"%s" using 1:2 axes x1y2 with lines dt 2 lc rgb "%s" '
+                         'title "%s IOPS"' % (io, c, r.variant))
+        script.append('set title "%s: %s disks hot-plugged under load"' % (
+            kind, max((len(r.disks) for r in runs if r.kind == kind),
+                      default=0)))
+        script.append("plot " + ", \\\n  ".join(plots))
+    script.append("unset multiplot")
+    gp = os.path.join(datdir, "bench.gp")
+    with open(gp, "w") as f:
+        f.write("\n".join(script) + "\n")
+    try:
+        subprocess.run(["gnuplot", gp], check=True, capture_output=True,
+                       timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "gnuplot failed: %s" % e
+    return None
+
+
+def write_raw(runs, outdir):
+    for name in ("host", "guest", "io", "iops", "disks"):
+        fields = ["kind", "variant"]
+        rows = []
+        for r in runs:
+            for row in getattr(r, name):
+                for k in row:
+                    if k not in fields:
+                        fields.append(k)
+                rows.append(dict(row, kind=r.kind, variant=r.variant))
+        with open(os.path.join(outdir, name + ".csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--command", default="make bench")
+    ap.add_argument("--versions")
+    ap.add_argument("rundir")
+    ap.add_argument("outmd")
+    opts = ap.parse_args()
+
+    runs, missing = [], []
+    for kind in KINDS:
+        for v, _ in VARIANTS:
+            d = os.path.join(opts.rundir, "%s-%s" % (kind, v))
+            if not os.path.isdir(d):
+                continue
+            r = Run(d, kind, v)
+            runs.append(r)
+            if not r.ok():
+                missing.append("%s-%s" % (kind, v))
+    if not runs:
+        print("bench-report: no runs in %s" % opts.rundir, file=sys.stderr)
+        return 1
+    outdir = os.path.join(os.path.dirname(os.path.abspath(opts.outmd)),
+                          "results")
+    os.makedirs(outdir, exist_ok=True)
+    write_raw(runs, outdir)
+    perr = plot(runs, outdir)
+    rel = os.path.relpath(outdir, os.path.dirname(os.path.abspath(opts.outmd)))
+
+    L = ["# Hot-plug benchmark results", "",
+         "Written by `scripts/bench-report.py`; do not edit by hand. "
+         "How the numbers are taken: [bench.md](bench.md).", "",
+         "Command: `%s`" % opts.command, ""]
+    if opts.versions:
+        with open(opts.versions) as f:
+            for line in f:
+                if line.strip():
+                    L.append("- " + line.strip())
+        L.append("")
+    kernels = sorted({"%s: %s" % (r.variant, r.keys.get("kernel", "?"))
+                      for r in runs})
+    L += ["Guest kernels: " + "; ".join(kernels), "",
+          "Under TCG, times and rates are not hardware numbers: IOPS are "
+          "given as ratios to variant 2 in the same run. Counts (errors, "
+          "exits, conversions, bytes) carry over.", ""]
+    if missing:
+        L += ["**Runs that did not finish:** %s (their rows show what was "
+              "measured before they stopped)." % ", ".join(missing), ""]
+    for kind in KINDS:
+        kr = [r for r in runs if r.kind == kind]
+        if not kr:
+            continue
+        st = {r.variant: r.stats() for r in kr}
+        base = st.get("dynamic", {}).get("iops")
+        n = max(len(r.disks) for r in kr)
+        L += ["## %s, %d disks (1 at boot, %d hot-plugged)" % (kind, n, n - 1),
+              "",
+              "| variant | disks clean | I/O errors | verification failures "
+              "| guard violations | lockups, hung tasks | other kernel "
+              "problems | 'swiotlb buffer is full' | verified IOPS / "
+              "variant 2 | device_add to first I/O, median / max (s) "
+              "| shared MiB: start / peak / settled | VM exits | "
+              "conversions (pages) |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for v, label in VARIANTS:
+            if v not in st:
+                continue
+            s = st[v]
+            ratio = ("%.2f" % (s["iops"] / base)
+                     if s.get("iops") is not None and base else "?")
+            L.append("| %s | %s/%d | %s | %s | %s | %s | %s | %s | %s | %s / "
+                     "%s | %s / %s / %s | %s | %s |" % (
+                         label, fmt(s.get("ok")), n, fmt(s.get("errors")),
+                         fmt(s.get("vfail")), fmt(s.get("violations")),
+                         fmt(s.get("lockups")), fmt(s.get("problems")),
+                         fmt(s.get("full")), ratio,
+                         fmt(s.get("lat_median"), "%.2f"),
+                         fmt(s.get("lat_max"), "%.2f"),
+                         mib(s.get("start")), mib(s.get("peak")),
+                         mib(s.get("settled")), fmt(s.get("exits")),
+                         fmt(s.get("conversions"))))
+        L.append("")
+        L.append("Verified transfers per second, each variant over its whole "
+                 "run: " + "; ".join(
+                     "%s %s" % (v, fmt(st[v].get("iops"), "%.1f"))
+                     for v, _ in VARIANTS if v in st) + ".")
+        L.append("")
+    L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
+          if not perr else "No plot: %s." % perr, "",
+          "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "
+          "[guest.csv](%s/guest.csv) (the guest's bounce-buffer state), "
+          "[io.csv](%s/io.csv) and [iops.csv](%s/iops.csv) (ioload), "
+          "[disks.csv](%s/disks.csv) (per disk)." % ((rel,) * 5), ""]
+    with open(opts.outmd, "w") as f:
+        f.write("\n".join(L))
+    print("bench-report: %s (%d runs%s)" % (
+        opts.outmd, len(runs),
+        "; not finished: " + ", ".join(missing) if missing else ""))
+    return 1 if missing or perr else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

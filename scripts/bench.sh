@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: the hot-plug benchmark (make bench, docs/bench.md).  One L1
+# boot runs, one after the other on the same host, for each disk kind
+# (virtio-blk, NVMe) and each bounce-buffer variant (fixed swiotlb, dynamic
+# swiotlb, cc-swiotlb converting, cc-swiotlb on host grants): L2 in the
+# emulated confidential mode under the DMA guard boots with one disk, gets
+# DISKS-1 more hot-plugged under verified io_uring load, loses them again,
+# and is sampled once a second throughout (tests/host/hotbench.sh).  Then
+# scripts/bench-report.py writes REPORT (docs/results.md), its plot and the
+# raw samples (docs/results/).
+#
+# L2 runs the bench kernels (kconfig/bench.config: no lockdep, no DMA-API
+# debugging), guest-bench and, for the fixed variant, guest-bench-fixed.
+#
+# From the environment: DISKS (50), RUN (seconds of load once all disks are
+# up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
+# ("virtio-blk nvme"), VARIANTS ("fixed dynamic cc-conv cc-grants"),
+# REPORT (docs/results.md).  Exit status 0 when every run went through.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+DISKS=${DISKS:-50}
+RUN=${RUN:-30}
+SETTLE=${SETTLE:-30}
+KINDS=${KINDS:-virtio-blk nvme}
+VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
+REPORT=${REPORT:-$TOP/docs/results.md}
+OUT=$BUILD/out/bench-$(date +%Y%m%d-%H%M%S)
+KERNEL=$BUILD/obj/guest-bench/arch/x86/boot/bzImage
+FIXED=$BUILD/obj/guest-bench-fixed/arch/x86/boot/bzImage
+
+case $DISKS in
+'' | *[!0-9]*) die "DISKS=$DISKS: a number from 1 to 100" ;;
+esac
+[ "$DISKS" -ge 1 ] && [ "$DISKS" -le 100 ] || die "DISKS=$DISKS: a number from 1 to 100"
+for f in "$GUEST_INITRD" "$L0_QEMU" "$BUILD/qemu/qemu-system-x86_64" "$HOST_KERNEL"; do
+	[ -e "$f" ] || die "missing $f: run 'make' first"
+done
+command -v gnuplot >/dev/null || die "no gnuplot: run scripts/deps.sh"
+"$TOP/scripts/build-kernel.sh" guest-bench guest-bench-fixed
+mkdir -p "$OUT"
+
+# Every run: boot (about a minute under nested TCG), DISKS hot-plugs,
+# RUN, the removal, SETTLE; at most 20 minutes each.
+runs=$(($(wc -w <<<"$KINDS") * $(wc -w <<<"$VARIANTS")))
+limit=$((runs * (1200 + 20 * DISKS)))
+msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS); up to ${limit}s; results in $OUT"
+t0=$SECONDS
+l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
+	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" \
+	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" \
+	>"$OUT/vmrun.out" 2>&1
+rc=$?
+grep "^bench: " "$OUT/vmrun.out"
+[ $rc -le 1 ] || warn "L1 failed (vmrun exit $rc, $(tail -n 1 "$OUT/vmrun.out")); see $OUT/l1-console.log"
+
+{
+	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); the benchmark took $((SECONDS - t0)) s"
+	echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
+	echo "L0: $("$L0_QEMU" --version | head -n 1) (our TCG build, qemu-patches/), -cpu max, $L1_CPUS vCPUs, $L1_MEM"
+	echo "L1: host kernel $(cat "$BUILD/obj/host/include/config/kernel.release" 2>/dev/null), command line '$L1_APPEND'"
+	echo "L2's VMM: $("$BUILD/qemu/qemu-system-x86_64" --version | head -n 1) (ours, KVM), 2 vCPUs, 1 GiB, -accel kvm,dma-guard=on"
+	echo "L2: guest-bench and guest-bench-fixed kernels $(cat "$BUILD/obj/guest-bench/include/config/kernel.release" 2>/dev/null), cc_emulation"
+	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal"
+	echo "This tree: $(git -C "$TOP" describe --always --dirty 2>/dev/null)"
+} >"$OUT/versions"
+# The command as it was typed, with what differed from the defaults.
+cmd="make bench"
+[ "$DISKS" = 50 ] || cmd="DISKS=$DISKS $cmd"
+[ "$RUN" = 30 ] || cmd="RUN=$RUN $cmd"
+[ "$SETTLE" = 30 ] || cmd="SETTLE=$SETTLE $cmd"
+[ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
+[ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
+python3 "$TOP/scripts/bench-report.py" --command "$cmd" \
+	--versions "$OUT/versions" "$OUT/runs" "$REPORT" || rc=1
+exit $(( rc == 0 ? 0 : 1 ))

@@ -1,0 +1,125 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# L2 side of the hot-plug benchmark (tests/host/hotbench.sh, make bench):
+# verified io_uring load (ioload) on every disk whose serial starts with
+# "bn" as it is hot-plugged, and the guest's bounce-buffer state sampled
+# once a second until the host stops the guest.
+#
+#   ready=1                 the guest is up and sampling: the host may plug
+#   up.SERIAL=DEV T, first.SERIAL=T, sample=..., disk.SERIAL=...,
+#   quiesced=...            ioload's lines (tests/guest/ioload.c); after
+#                           quiesced= the host may take the disks away
+#   ioload=STATUS           ioload's exit status (0: all verified)
+#   gs=T KEY=VALUE...       once a second, from T (guest uptime) on:
+#                           shared_pages (the emulation's count of pages
+#                           converted to shared), conversions (pages
+#                           converted so far), swiotlb_used and
+#                           swiotlb_slabs (swiotlb's default pool, slabs
+#                           of 2 KiB), cc_bytes (cc-swiotlb's pool),
+#                           grant_bytes (held from the host),
+#                           CLASS.chunks, CLASS.used and CLASS.fails
+#                           (cc-swiotlb's chunks, slots in use and map
+#                           failures per size class)
+#   removed=N               hot-plugged disks still present when the wait
+#                           for their removal ended (0: all gone)
+#   cc.NAME=VALUE           the emulation's counters, SETTLE seconds later
+#   done=1                  the last line
+#
+# usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]
+#   DISKS: disks to expect in all (the one at boot included); RUN: seconds
+#   of load once they are all up; SETTLE: seconds to sample on once they
+#   are gone (default 30); WAIT: seconds to wait for the disks to come,
+#   and then to go (default 900)
+. /test/lib.sh
+want=${1:?usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]}
+run=${2:?usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]}
+settle=${3:-30}
+limit=${4:-900}
+ccstats=/sys/kernel/debug/x86/cc_emulation/stats
+dbg=/sys/kernel/debug/swiotlb
+ccdbg=/sys/kernel/debug/cc_swiotlb
+
+# add KEY FILE: append " KEY=" and FILE's first line ("-" if none) to the
+# sample line, with no fork.
+add() {
+	_v=-
+	[ -r "$2" ] && read -r _v <"$2"
+	_l="$_l $1=$_v"
+}
+
+# sample: one "gs=" line.  Only shell built-ins and reads, so that a
+# sample costs the guest little.
+sample() {
+	read -r _up _ </proc/uptime
+	_l="gs=$_up"
+	if [ -r $ccstats ]; then
+		while IFS=': ' read -r _k _v; do
+			case $_k in
+			shared_pages) _l="$_l shared_pages=$_v" ;;
+			to_shared_pages) _l="$_l conversions=$_v" ;;
+			esac
+		done <$ccstats
+	fi
+	add swiotlb_used $dbg/io_tlb_used
+	add swiotlb_slabs $dbg/io_tlb_nslabs
+	if [ -d $ccdbg ]; then
+		add cc_bytes $ccdbg/bytes
+		if [ -r $ccdbg/grants ]; then
+			while IFS=': ' read -r _k _v; do
+				[ "$_k" = held_bytes ] && _l="$_l grant_bytes=$_v"
+			done <$ccdbg/grants
+		fi
+		for _c in $ccdbg/*/; do
+			_c=${_c%/}
+			[ -r "$_c/chunks" ] || continue
+			add "${_c##*/}.chunks" "$_c/chunks"
+			add "${_c##*/}.used" "$_c/slots_used"
+			add "${_c##*/}.fails" "$_c/map_failures"
+		done
+	fi
+	# To the data channel only: a line a second on L2's serial console
+	# would cost more than the sample.
+	[ -c $data ] && echo "$_l" >$data
+}
+
+# present: how many hot-plugged bn disks (all but bn0, the one at boot)
+# are there now.
+present() {
+	_n=0
+	for _b in /sys/block/vd* /sys/block/nvme*n*; do
+		[ -e "$_b" ] || continue
+		_s=-
+		if [ -r "$_b/serial" ]; then
+			read -r _s <"$_b/serial"
+		elif [ -r "$_b/device/serial" ]; then
+			read -r _s <"$_b/device/serial"
+		fi
+		case $_s in bn0) ;; bn*) _n=$((_n + 1)) ;; esac
+	done
+	echo $_n
+}
+
+report_start
+(while :; do sample; sleep 1; done) &
+sampler=$!
+report "ready=1"
+/test/ioload -p bn -n "$want" -r "$run" -w "$limit" -o $data
+report "ioload=$?"
+
+t=0
+while [ "$(present)" -gt 0 ] && [ $t -lt $((limit * 5)) ]; do
+	sleep 0.2
+	t=$((t + 1))
+done
+report "removed=$(present)"
+# Sample on while the pools shrink back.
+sleep "$settle"
+kill $sampler
+wait $sampler 2>/dev/null
+if [ -r $ccstats ]; then
+	while IFS=': ' read -r k v; do
+		report "cc.$k=$v"
+	done <$ccstats
+fi
+report "done=1"

@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""One run of the hot-plug benchmark: disks hot-plugged under I/O.
+
+usage: hotbench.py [options] SOCKET DATAFILE OUTDIR
+
+Drives the QEMU at SOCKET whose guest runs tests/guest/hotbench.sh (ioload
+on every disk with a serial "bn..."; its lines go to DATAFILE, vmrun
+--data), and which booted with one such disk, bn0:
+
+  1. wait for the guest's "ready=";
+  2. hot-plug bn1 ... bn(N-1), of --kind, one every --every seconds, each
+     into its own port (PORTS0, PORTS1, ...) on a sparse raw file of
+     --size MiB in --dir, while ioload drives every disk already up;
+  3. wait for ioload's "quiesced=" (it stops --run seconds after the last
+     disk came up, docs/bench.md), then device_del every hot-plugged disk,
+     wait for each DEVICE_DELETED, blockdev-del its node, delete its file;
+  4. keep sampling until the guest says "done=" (it samples for a while
+     after the last disk went, so that the shared footprint can settle).
+
+From step 1 on, once a second: x-query-dma-guard (shared pages,
+violations), x-query-shared-pool (held and pooled bytes, exits), and KVM's
+exits and hypercalls (query-stats).  Every line the guest sends is kept
+with the time it arrived here, so that the guest's samples and the host's
+share one clock: seconds since "ready=".
+
+OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
+samples), io.csv (ioload's per-second totals), iops.csv (per disk and
+second), disks.csv (per disk: when it was plugged, device_add to its first
+completed I/O, its totals) and summary.json.  Exit status: 0 when every
+disk was plugged, did verified I/O and was removed, 1 otherwise, 2 for bad
+usage, 3 when QEMU cannot be reached.
+"""
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hotplug import Disk, Guest, plug  # noqa: E402
+from qmp import QMP, QMPError  # noqa: E402
+
+
+class Sampler:
+    """The host's view, once a second."""
+
+    FIELDS = ("t", "guard_shared_bytes", "guard_violations", "pool_held_bytes",
+              "pool_pooled_bytes", "pool_exits", "kvm_exits",
+              "kvm_hypercalls", "shared_bytes")
+
+    def __init__(self, q, t0):
+        self.q = q
+        self.t0 = t0
+        self.rows = []
+        self.errors = {}
+        self.gone = False
+
+    def query(self, name, cmd, args=None):
+        if self.gone:
+            return None
+        try:
+            return self.q.execute(cmd, args, timeout=30)
+        except QMPError as e:
+            # Kept once: a QEMU without the guard or the pool says so.
+            self.errors.setdefault(name, str(e))
+        except (OSError, ValueError) as e:
+            # QEMU exited (the guest is done, or died).
+            self.errors.setdefault("qmp", str(e))
+            self.gone = True
+        return None
+
+    def sample(self):
+        if self.gone:
+            return None
+        row = {"t": round(time.monotonic() - self.t0, 3)}
+        g = self.query("guard", "x-query-dma-guard")
+        if g:
+            row["guard_shared_bytes"] = g.get("shared-pages", 0) * 4096
+            row["guard_violations"] = sum(d.get("violations", 0)
+                                          for d in g.get("devices", []))
+        p = self.query("pool", "x-query-shared-pool")
+        if p:
+            row["pool_held_bytes"] = p["held-bytes"]
+            row["pool_pooled_bytes"] = p["pooled-bytes"]
+            row["pool_exits"] = p["exits"]
+        st = self.query("stats", "query-stats", {
+            "target": "vcpu", "providers": [{"provider": "kvm"}]})
+        if st is not None:
+            for entry in st:
+                for s in entry["stats"]:
+                    if s["name"] in ("exits", "hypercalls"):
+                        k = "kvm_" + s["name"]
+                        row[k] = row.get(k, 0) + s["value"]
+        # Shared with the host: pages converted to shared (the guard's
+        # count) plus grants held.
+        row["shared_bytes"] = (row.get("guard_shared_bytes", 0) +
+                               row.get("pool_held_bytes", 0))
+        self.rows.append(row)
+        return row
+
+
+def parse_kv(text):
+    out = {}
+    for w in text.split():
+        k, sep, v = w.partition("=")
+        if sep:
+            out[k] = v
+    return out
+
+
+def write_csv(path, fields, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kind", choices=("virtio-blk", "nvme"),
+                    default="virtio-blk")
+    ap.add_argument("--disks", type=int, default=8,
+                    help="disks in all, bn0 (at boot) included (default 8)")
+    ap.add_argument("--every", type=float, default=2.0,
+                    help="seconds between two hot-plugs (default 2)")
+    ap.add_argument("--ports", default="hp",
+                    help="hot-plug port id prefix (default hp)")
+    ap.add_argument("--size", type=int, default=16,
+                    help="MiB per disk file (default 16)")
+    ap.add_argument("--dir", default="/tmp",
+                    help="where the disk files go (default /tmp)")
+    ap.add_argument("--timeout", type=float, default=900,
+                    help="seconds for each wait on the guest (default 900)")
+    ap.add_argument("socket")
+    ap.add_argument("data")
+    ap.add_argument("out")
+    opts = ap.parse_args()
+    if opts.disks < 1 or opts.disks > 100 or opts.size < 1 or opts.every < 0:
+        ap.error("need 1 to 100 disks, a size of 1 MiB or more, --every >= 0")
+    os.makedirs(opts.out, exist_ok=True)
+
+    disks = [Disk(opts.kind, i, "%s%d" % (opts.ports, i - 1), opts,
+                  serial="bn%d" % i) for i in range(1, opts.disks)]
+    guest = Guest(opts.data, keep_lines=True)
+    summary = {"kind": opts.kind, "disks": opts.disks, "every": opts.every}
+    try:
+        q = QMP(opts.socket, 60)
+    except (OSError, ValueError, QMPError) as e:
+        print("hotbench.py: %s: %s" % (opts.socket, e), file=sys.stderr)
+        return 3
+
+    if guest.wait("ready", opts.timeout) is None:
+        summary["error"] = "the guest never said ready="
+        print("hotbench: %s" % summary["error"])
+        with open(os.path.join(opts.out, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+        return 1
+    t0 = guest.seen_at["ready"]
+    sampler = Sampler(q, t0)
+    next_sample = time.monotonic()
+
+    def tick(until):
+        """Sample once a second and read the guest until UNTIL, or until
+        until() holds when it is a function."""
+        nonlocal next_sample
+        while True:
+            guest.poll()
+            now = time.monotonic()
+            if now >= next_sample:
+                sampler.sample()
+                next_sample += 1
+                if next_sample < now:
+                    next_sample = now + 1
+            if sampler.gone:
+                return False
+            if callable(until):
+                if until():
+                    return True
+            elif now >= until:
+                return True
+            time.sleep(0.1)
+
+    # Hot-plug under load.
+    for d in disks:
+        tick(time.monotonic())
+        plug(q, d, opts.size << 20)
+        tick(time.monotonic() + opts.every)
+    summary["plugged_after_secs"] = round(time.monotonic() - t0, 2)
+
+    deadline = time.monotonic() + opts.timeout
+    tick(lambda: "quiesced" in guest.keys or time.monotonic() >= deadline)
+    summary["quiesced"] = guest.keys.get("quiesced")
+
+    # Take the hot-plugged disks out again, still sampling.
+    t2 = time.monotonic()
+    pending = set()
+    for d in disks:
+        if d.add_secs is None:
+            continue
+        try:
+            q.execute("device_del", {"id": d.id}, timeout=30)
+            pending.add(d.id)
+        except (QMPError, OSError) as e:
+            d.error = "device_del: %s" % e
+    deadline = time.monotonic() + opts.timeout
+    while pending and time.monotonic() < deadline:
+        tick(time.monotonic())
+        try:
+            ev = q.wait_event(0.5)
+        except (OSError, ValueError) as e:
+            summary["error"] = "QMP: %s" % e
+            break
+        if ev and ev.get("event") == "DEVICE_DELETED":
+            dev = ev.get("data", {}).get("device")
+            if dev in pending:
+                pending.discard(dev)
+                for d in disks:
+                    if d.id == dev:
+                        d.deleted = True
+    summary["unplug_all_secs"] = round(time.monotonic() - t2, 2)
+    for d in disks:
+        if d.node_added and (d.deleted or d.add_secs is None):
+            try:
+                q.execute("blockdev-del", {"node-name": d.node}, timeout=30)
+            except (QMPError, OSError) as e:
+                d.error = (d.error or "") + " blockdev-del: %s" % e
+        if d.deleted or d.add_secs is None:
+            try:
+                os.unlink(d.file)
+            except OSError:
+                pass
+
+    # Until the guest is done: it samples on for a while after the last
+    # disk went.
+    summary["removed_t"] = round(time.monotonic() - t0, 2)
+    deadline = time.monotonic() + opts.timeout
+    tick(lambda: "done" in guest.keys or time.monotonic() >= deadline)
+    guest.poll()
+    summary["removed"] = guest.keys.get("removed")
+    summary["done"] = guest.keys.get("done")
+    summary["qmp_errors"] = sampler.errors
+
+    # The guest's lines on the host's clock.
+    gs, io, iops = [], [], []
+    for at, line in guest.lines:
+        t = round(at - t0, 3)
+        key, _, value = line.partition("=")
+        if key == "gs":
+            row = parse_kv("guest_t=" + value)
+            row["t"] = t
+            gs.append(row)
+        elif key == "sample":
+            f = value.split()
+            if len(f) < 6:
+                continue
+            io.append({"t": t, "guest_t": f[0], "ops": f[1], "bytes": f[2],
+                       "errors": f[3], "vfail": f[4], "disks": f[5]})
+            for w in f[6:]:
+                serial, _, ops = w.rpartition(":")
+                iops.append({"t": t, "serial": serial, "ops": ops})
+    gfields = ["t", "guest_t"]
+    for r in gs:
+        for k in r:
+            if k not in gfields:
+                gfields.append(k)
+    write_csv(os.path.join(opts.out, "host.csv"), Sampler.FIELDS,
+              sampler.rows)
+    write_csv(os.path.join(opts.out, "guest.csv"), gfields, gs)
+    write_csv(os.path.join(opts.out, "io.csv"),
+              ("t", "guest_t", "ops", "bytes", "errors", "vfail", "disks"), io)
+    write_csv(os.path.join(opts.out, "iops.csv"), ("t", "serial", "ops"), iops)
+
+    # Per disk: device_add to the first completed I/O, seen from here.
+    rows = []
+    allserials = ["bn0"] + [d.serial for d in disks]
+    bydisk = {d.serial: d for d in disks}
+    for s in allserials:
+        d = bydisk.get(s)
+        tot = guest.keys.get("disk." + s, "").split()
+        r = {"serial": s, "kind": opts.kind, "hotplugged": d is not None}
+        if d is not None:
+            r["added_t"] = (round(d.added_at - t0, 3)
+                            if d.added_at is not None else "")
+            first = guest.seen_at.get("first." + s)
+            r["add_to_first_io"] = (round(first - d.added_at, 3)
+                                    if first is not None and
+                                    d.added_at is not None else "")
+            r["error"] = d.error or ""
+            r["removed"] = d.deleted
+        if len(tot) == 7:
+            for k, v in zip(("ops", "reads", "writes", "bytes", "errors",
+                             "vfail"), tot):
+                r[k] = v
+        rows.append(r)
+    write_csv(os.path.join(opts.out, "disks.csv"),
+              ("serial", "kind", "hotplugged", "added_t", "add_to_first_io",
+               "ops", "reads", "writes", "bytes", "errors", "vfail", "error",
+               "removed"), rows)
+    summary["disks_ok"] = sum(1 for r in rows if r.get("ops") not in
+                              (None, "", "0") and r.get("errors") == "0" and
+                              r.get("vfail") == "0" and
+                              r.get("removed", True))
+    with open(os.path.join(opts.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+    lat = sorted(r["add_to_first_io"] for r in rows
+                 if r.get("add_to_first_io") not in (None, ""))
+    print("hotbench: %s: %d/%d disks ok; device_add to first I/O: %s" % (
+        opts.kind, summary["disks_ok"], opts.disks,
+        "median %.2f s, max %.2f s" % (lat[len(lat) // 2], lat[-1])
+        if lat else "none"))
+    return 0 if summary["disks_ok"] == opts.disks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
