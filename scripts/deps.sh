@@ -20,8 +20,8 @@ PKGS=(
 	# Debian's QEMU, to compare L0 with (L0_QEMU=qemu-system-x86_64), and
 	# the L2 initramfs
 	qemu-system-x86 busybox-static
-	# the L2 load generator (tests/guest/ioload.c)
-	liburing-dev
+	# the L2 load generator (tests/guest/ioload.c); the benchmark's plot
+	liburing-dev gnuplot-nox
 )
 
 missing=()
