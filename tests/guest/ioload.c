@@ -4,9 +4,10 @@
  * hot-plug benchmark (make bench, docs/bench.md).
  *
  * Scans /sys/block every 100 ms for virtio-blk and NVMe disks whose serial
- * starts with PREFIX, opens each new one with O_DIRECT and keeps DEPTH
- * transfers in flight on it through one io_uring shared by all disks.  Each
- * disk's span is cut into DEPTH lanes, one transfer in flight per lane, so
+ * starts with PREFIX, opens each new one with O_DIRECT and keeps up to
+ * DEPTH transfers in flight on it (TOTAL on all disks together) through
+ * one io_uring shared by all disks.  Each disk's span is cut into DEPTH
+ * lanes, one transfer in flight per lane, so
  * transfers never overlap and every read can be checked: a write stamps
  * each 512-byte sector with the disk, the sector number and a generation,
  * and fills the rest from those; a read checks every sector written
@@ -32,11 +33,13 @@
  *   quiesced=T OPS BYTES ERRORS VFAIL DISKS
  *                                totals, after the last transfer
  *
- * usage: ioload [-p PREFIX] [-n DISKS] [-r RUN] [-q DEPTH] [-b MiB]
+ * usage: ioload [-p PREFIX] [-n DISKS] [-r RUN] [-q DEPTH] [-T TOTAL] [-b MiB]
  *               [-w WAIT] [-S STOP] [-s SEED] [-o FILE] [-d PATH]...
  *   -p: serial prefix of the disks to drive (default "bn"); -n: disks to
  *   expect (default 1); -r: seconds to run once they are all up (10);
- *   -q: transfers in flight per disk (4, at most 16); -b: MiB used per
+ *   -q: transfers in flight per disk (4, at most 16); -T: in flight on all
+ *   disks together (64; each open disk gets TOTAL / disks, at least 1,
+ *   at most DEPTH); -b: MiB used per
  *   disk from its start (8); -w: seconds to wait for the disks (600);
  *   -S: stop early once this file exists; -s: random seed; -o: a second
  *   copy of the output (/dev/ttyS1); -d: drive PATH (a device or a file)
@@ -95,7 +98,7 @@ struct disk {
 };
 
 static struct disk disks[MAX_DISKS];
-static unsigned int nr_disks, depth = 4;
+static unsigned int nr_disks, depth = 4, total = 64;
 static uint64_t rng_state = 1;
 static FILE *out2;
 static struct timespec t0;
@@ -359,12 +362,11 @@ static int known(const char *serial)
 }
 
 /* Look for new disks; returns how many were added. */
-static int scan(struct io_uring *ring, const char *prefix, uint64_t span)
+static int scan(const char *prefix, uint64_t span)
 {
 	char path[300], serial[64];
 	struct dirent *e;
 	int added = 0;
-	unsigned int l;
 	DIR *dir;
 
 	dir = opendir("/sys/block");
@@ -382,14 +384,34 @@ static int scan(struct io_uring *ring, const char *prefix, uint64_t span)
 		}
 		if (strncmp(serial, prefix, strlen(prefix)) || known(serial))
 			continue;
-		if (!add_disk(e->d_name, serial, span))
-			continue;
-		for (l = 0; l < depth; l++)
-			submit(ring, nr_disks - 1, l);
-		added++;
+		if (add_disk(e->d_name, serial, span))
+			added++;
 	}
 	closedir(dir);
 	return added;
+}
+
+/*
+ * Start a transfer on every idle lane that may run: each open disk gets
+ * TOTAL / (open disks) lanes, at least 1 and at most DEPTH, so that many
+ * disks do not swamp the guest (under nested TCG a guest with 200
+ * transfers of up to 1 MiB in flight left its hot-plug work unserved for
+ * a minute).
+ */
+static void fill_lanes(struct io_uring *ring, unsigned int open_disks)
+{
+	unsigned int i, l, lanes = open_disks ? total / open_disks : depth;
+
+	lanes = lanes < 1 ? 1 : lanes > depth ? depth : lanes;
+	for (i = 0; i < nr_disks; i++) {
+		struct disk *d = &disks[i];
+
+		if (d->fd < 0 || d->gone)
+			continue;
+		for (l = 0; l < lanes; l++)
+			if (!d->lanes[l].busy)
+				submit(ring, i, l);
+	}
 }
 
 static void close_disk(struct disk *d)
@@ -444,14 +466,14 @@ static void sample(double t, int open_disks)
 int main(int argc, char **argv)
 {
 	const char *prefix = "bn", *stop = NULL;
-	unsigned int want = 1, run = 10, wait_s = 600, nr_paths = 0, i, l;
+	unsigned int want = 1, run = 10, wait_s = 600, nr_paths = 0, i;
 	const char *paths[MAX_DISKS];
 	uint64_t span = 8ull << 20, ops = 0, bytes = 0, errors = 0, vfail = 0;
 	double all_up = -1, next_scan = 0, next_sample = 1, t;
 	struct io_uring ring;
 	int opt, stopping = 0, open_disks, ret;
 
-	while ((opt = getopt(argc, argv, "p:n:r:q:b:w:S:s:o:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:n:r:q:T:b:w:S:s:o:d:")) != -1) {
 		switch (opt) {
 		case 'p':
 			prefix = optarg;
@@ -464,6 +486,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			depth = strtoul(optarg, NULL, 0);
+			break;
+		case 'T':
+			total = strtoul(optarg, NULL, 0);
 			break;
 		case 'b':
 			span = strtoull(optarg, NULL, 0) << 20;
@@ -493,7 +518,7 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind != argc || !want || want > MAX_DISKS || !depth ||
+	if (optind != argc || !want || want > MAX_DISKS || !depth || !total ||
 	    depth > MAX_DEPTH || span < (uint64_t)SECTOR * depth)
 		goto usage;
 
@@ -508,8 +533,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ioload: %s: cannot use it\n", paths[i]);
 			return 2;
 		}
-		for (l = 0; l < depth; l++)
-			submit(&ring, nr_disks - 1, l);
 	}
 
 	for (;;) {
@@ -519,7 +542,7 @@ int main(int argc, char **argv)
 
 		t = now();
 		if (!stopping && t >= next_scan) {
-			scan(&ring, prefix, span);
+			scan(prefix, span);
 			next_scan = t + 0.1;
 			if (all_up < 0 && nr_disks >= want)
 				all_up = t;
@@ -536,6 +559,8 @@ int main(int argc, char **argv)
 			sample(t, open_disks);
 			next_sample += 1;
 		}
+		if (!stopping)
+			fill_lanes(&ring, open_disks);
 		io_uring_submit(&ring);
 		ret = io_uring_wait_cqe_timeout(&ring, &cqe, &ts);
 		if (ret && ret != -ETIME && ret != -EINTR) {
@@ -550,11 +575,11 @@ int main(int argc, char **argv)
 			complete(d, ln, cqe->res);
 			if (cqe->res == -ENODEV || cqe->res == -ENXIO)
 				d->gone = 1;
-			if (!stopping && !d->gone)
-				submit(&ring, ud >> 8, ud & 0xff);
 			seen++;
 		}
 		io_uring_cq_advance(&ring, seen);
+		if (seen && !stopping)
+			fill_lanes(&ring, open_disks);
 
 		/* Close what has nothing in flight and will get nothing more. */
 		for (i = 0; i < nr_disks; i++) {
@@ -586,6 +611,6 @@ int main(int argc, char **argv)
 	return errors || vfail || nr_disks < want ? 1 : 0;
 usage:
 	fprintf(stderr,
-		"usage: ioload [-p PREFIX] [-n DISKS] [-r RUN] [-q DEPTH] [-b MiB] [-w WAIT] [-S STOP] [-s SEED] [-o FILE] [-d PATH]...\n");
+		"usage: ioload [-p PREFIX] [-n DISKS] [-r RUN] [-q DEPTH] [-T TOTAL] [-b MiB] [-w WAIT] [-S STOP] [-s SEED] [-o FILE] [-d PATH]...\n");
 	return 2;
 }
