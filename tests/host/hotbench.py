@@ -40,7 +40,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hotplug import Disk, Guest, plug  # noqa: E402
+from hotplug import Disk, Guest, plug, unplug_all  # noqa: E402
 from qmp import QMP, QMPError  # noqa: E402
 
 
@@ -197,42 +197,11 @@ def main():
 
     # Take the hot-plugged disks out again, still sampling.
     t2 = time.monotonic()
-    pending = set()
-    for d in disks:
-        if d.add_secs is None:
-            continue
-        try:
-            q.execute("device_del", {"id": d.id}, timeout=30)
-            pending.add(d.id)
-        except (QMPError, OSError) as e:
-            d.error = "device_del: %s" % e
-    deadline = time.monotonic() + opts.timeout
-    while pending and time.monotonic() < deadline:
-        tick(time.monotonic())
-        try:
-            ev = q.wait_event(0.5)
-        except (OSError, ValueError) as e:
-            summary["error"] = "QMP: %s" % e
-            break
-        if ev and ev.get("event") == "DEVICE_DELETED":
-            dev = ev.get("data", {}).get("device")
-            if dev in pending:
-                pending.discard(dev)
-                for d in disks:
-                    if d.id == dev:
-                        d.deleted = True
+    err = unplug_all(q, disks, opts.timeout,
+                     idle=lambda: tick(time.monotonic()))
+    if err:
+        summary["error"] = err
     summary["unplug_all_secs"] = round(time.monotonic() - t2, 2)
-    for d in disks:
-        if d.node_added and (d.deleted or d.add_secs is None):
-            try:
-                q.execute("blockdev-del", {"node-name": d.node}, timeout=30)
-            except (QMPError, OSError) as e:
-                d.error = (d.error or "") + " blockdev-del: %s" % e
-        if d.deleted or d.add_secs is None:
-            try:
-                os.unlink(d.file)
-            except OSError:
-                pass
 
     # Until the guest is done: it samples on for a while after the last
     # disk went.

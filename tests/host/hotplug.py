@@ -134,6 +134,53 @@ def plug(q, d, size):
         d.error = "plug: %s" % e
 
 
+def unplug_all(q, disks, timeout, idle=None):
+    """device_del every plugged disk at once, wait up to TIMEOUT seconds
+    for each DEVICE_DELETED, then blockdev-del the node and delete the file
+    of each disk that went (a device still plugged in keeps both).  IDLE,
+    if given, is called between two waits for events of at most 0.5 s.
+    Errors are kept on the disks; returns an error of QMP itself, or None."""
+    err = None
+    pending = set()
+    for d in disks:
+        if d.add_secs is None:
+            continue
+        try:
+            q.execute("device_del", {"id": d.id}, timeout=30)
+            pending.add(d.id)
+        except (QMPError, OSError) as e:
+            d.error = "device_del: %s" % e
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        if idle:
+            idle()
+        try:
+            ev = q.wait_event(min(deadline - time.monotonic(), 0.5)
+                              if idle else deadline - time.monotonic())
+        except (OSError, ValueError) as e:
+            err = "QMP: %s" % e       # QEMU went away
+            break
+        if ev and ev.get("event") == "DEVICE_DELETED":
+            dev = ev.get("data", {}).get("device")
+            if dev in pending:
+                pending.discard(dev)
+                for d in disks:
+                    if d.id == dev:
+                        d.deleted = True
+    for d in disks:
+        if d.node_added and (d.deleted or d.add_secs is None):
+            try:
+                q.execute("blockdev-del", {"node-name": d.node}, timeout=30)
+            except (QMPError, OSError) as e:
+                d.error = (d.error or "") + " blockdev-del: %s" % e
+        if d.deleted or d.add_secs is None:
+            try:
+                os.unlink(d.file)
+            except OSError:
+                pass
+    return err
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--virtio", type=int, default=8,
@@ -194,42 +241,10 @@ def main():
 
     # Take everything out again, whatever happened.
     t2 = time.monotonic()
-    pending = set()
-    for d in disks:
-        if d.add_secs is None:
-            continue
-        try:
-            q.execute("device_del", {"id": d.id}, timeout=30)
-            pending.add(d.id)
-        except (QMPError, OSError) as e:
-            d.error = "device_del: %s" % e
-    deadline = time.monotonic() + opts.timeout
-    while pending and time.monotonic() < deadline:
-        try:
-            ev = q.wait_event(deadline - time.monotonic())
-        except (OSError, ValueError) as e:
-            report["error"] = "QMP: %s" % e       # QEMU went away
-            break
-        if ev and ev.get("event") == "DEVICE_DELETED":
-            dev = ev.get("data", {}).get("device")
-            if dev in pending:
-                pending.discard(dev)
-                for d in disks:
-                    if d.id == dev:
-                        d.deleted = True
+    err = unplug_all(q, disks, opts.timeout)
+    if err:
+        report["error"] = err
     report["unplug_all_secs"] = round(time.monotonic() - t2, 2)
-    for d in disks:
-        # A device still plugged in keeps its node and file.
-        if d.node_added and (d.deleted or d.add_secs is None):
-            try:
-                q.execute("blockdev-del", {"node-name": d.node}, timeout=30)
-            except (QMPError, OSError) as e:
-                d.error = (d.error or "") + " blockdev-del: %s" % e
-        if d.deleted or d.add_secs is None:
-            try:
-                os.unlink(d.file)
-            except OSError:
-                pass
     report["removed_line"] = guest.wait("removed", 60)
 
     guest.poll()
