@@ -21,9 +21,11 @@ import csv
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 
 VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("dynamic", "2. swiotlb, dynamic"),
@@ -153,8 +155,8 @@ def fmt(v, f="%d"):
 
 def plot(runs, outdir):
     """bench.png: shared MiB (solid) and IOPS (dashed, right axis)."""
-    datdir = os.path.join(outdir, "plot")
-    os.makedirs(datdir, exist_ok=True)
+    # The plot's data and script are scratch: the CSV files are the data.
+    datdir = tempfile.mkdtemp(prefix="bench-plot.")
     kinds = [k for k in KINDS if any(r.kind == k for r in runs)]
     script = ['set terminal pngcairo size 1200,%d font ",10"' %
               (420 * len(kinds)),
@@ -204,6 +206,8 @@ def plot(runs, outdir):
                        timeout=120)
     except (OSError, subprocess.SubprocessError) as e:
         return "gnuplot failed: %s" % e
+    finally:
+        shutil.rmtree(datdir, ignore_errors=True)
     return None
 
 
