@@ -399,7 +399,7 @@ tier_bench() {
 		result bench fail hotbench "no $FIXED_KERNEL: run 'make kernel-fixed'"
 		return
 	fi
-	l1_checks bench bench $((2400 + 120 * n)) "L1 (TCG) runs the hot-plug benchmark small: $n disks, four variants" \
+	l1_checks bench bench $((1200 + 100 * n)) "L1 (TCG) runs the hot-plug benchmark small: $n disks, four variants" \
 		"$TOP/tests/host/hotbench.sh" "$OUT/bench" "$n" 10 10 virtio-blk "fixed dynamic cc-conv cc-grants"
 	mkdir -p "${rep%/*}"
 	detail=$(python3 "$TOP/scripts/bench-report.py" --command "make test (bench tier)" \

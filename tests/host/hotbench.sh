@@ -55,7 +55,7 @@ sock=/tmp/l2-hotbench.qmp
 bench_attempt() {
 	local pid kernel=${L2_KERNEL:-$GUEST_KERNEL} append="cc_emulation kunit.enable=0 loglevel=5"
 	local -a env=(L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_HOTPLUG_PORTS=$((n - 1))
-		L2_TIMEOUT=$((900 + 30 * n + load + settle)))
+		L2_TIMEOUT=$((300 + 30 * n + load + settle)))
 	rm -f "$sock"
 	case $variant in
 	fixed) kernel=$FIXED_KERNEL ;;
@@ -74,7 +74,7 @@ bench_attempt() {
 		>"$1/nested.out" 2>&1 &
 	pid=$!
 	python3 "$TOP/tests/host/hotbench.py" --kind "$kind" --disks "$n" \
-		--timeout $((600 + 10 * n)) "$sock" "$1/l2-data" "$1" \
+		--timeout $((300 + 10 * n)) "$sock" "$1/l2-data" "$1" \
 		>"$1/hotbench.out" 2>&1
 	wait $pid
 }
