@@ -59,7 +59,7 @@ kernels: apply
 	@$(S)/build-kernel.sh $(KVARIANTS)
 
 # The guest without the dynamic swiotlb: the hot-plug benchmark's fixed
-# variant, in make test's bench tier (docs/bench.md).
+# variant, for the bench tier of make test (TIERS=bench; docs/bench.md).
 kernel-fixed: apply
 	@$(S)/build-kernel.sh $(FIXED)
 
@@ -75,7 +75,7 @@ initramfs: kernels
 run: all
 	@$(S)/run.sh
 
-test: all kernel-fixed
+test: all
 	@$(S)/test.sh
 
 # 50 virtio-blk and 50 NVMe disks hot-plugged into a running guest and out
