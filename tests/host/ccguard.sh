@@ -85,6 +85,11 @@ else
 	m=$(val "$dir" cc_swiotlb.maps)
 	check cc-bounced "$([ "${m:-0}" -gt 0 ] && echo pass || echo fail)" \
 		"cc-swiotlb: ${m:-no} mappings during the I/O, $(val "$dir" cc_swiotlb.bytes) bytes from $(val "$dir" cc_swiotlb.provider) ($(val "$dir" cc_swiotlb.chunks_large) 2 MiB chunks, $(val "$dir" cc_swiotlb.chunks_small) smaller); swiotlb's own pool high-water $(val "$dir" swiotlb.used_hiwater) slabs"
+	# swiotlb's own pool, left with what cc-swiotlb does not serve, is
+	# allocated at 4 MiB (docs/cc-swiotlb.md, "swiotlb's default pool").
+	ns=$(val "$dir" swiotlb.nslabs)
+	check cc-default-pool "$([ "$ns" = 2048 ] && echo pass || echo fail)" \
+		"swiotlb's default pool: ${ns:-?} slots of 2 KiB, $((${ns:-0} * 2048 >> 20)) MiB (4 MiB under cc-swiotlb)"
 	# No shared pool in this VMM: the host-grant provider is off and says
 	# why, and every chunk came from conversion (docs/host-grants.md).
 	gs=$(val "$dir" grants.state) gw=$(val "$dir" grants.off_reason)
