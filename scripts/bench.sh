@@ -13,6 +13,8 @@
 #
 # L2 runs the bench kernels (kconfig/bench.config: no lockdep, no DMA-API
 # debugging), guest-bench and, for the fixed variant, guest-bench-fixed.
+# An L2 run the test bed loses is tried again, up to 3 times, and then
+# reported as it ended (L2_GIVE_UP=0, tests/host/lib.sh).
 #
 # From the environment: DISKS (50), RUN (seconds of load once all disks are
 # up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
@@ -49,7 +51,7 @@ limit=$((runs * (1200 + 20 * DISKS)))
 msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS); up to ${limit}s; results in $OUT"
 t0=$SECONDS
 l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
-	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" \
+	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
 	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" \
 	>"$OUT/vmrun.out" 2>&1
 rc=$?

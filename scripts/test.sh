@@ -4,7 +4,8 @@
 # test.sh [--baseline|--hotplug50]: run every test tier on the built stack and end with
 # one line "N passed, N failed, N skipped"; exit non-zero on any failure.
 #
-#   harness    the test tooling's own unit tests (KTAP parser)
+#   harness    the test tooling's own unit tests (tests/*_test.py: the KTAP
+#              parser; hotbench.py against a fake QEMU)
 #   fuzz       cc-swiotlb's allocator core in user space under ASan and UBSan
 #              (tools/testing/cc_swiotlb in the kernel tree), FUZZ_SECONDS
 #              (60) with a fresh seed, or FUZZ_SEED to replay one
@@ -339,9 +340,10 @@ tier_nested() {
 # writes OUT/NAME/results ("CHECK pass|fail DETAIL" lines, exit 0 or 1), in
 # its own L1 boot, and count its checks under TIER.  Under TCG the nested
 # layer sometimes takes L1 down (docs/testbed.md, known limits): an L1
-# that died, hung or reported a kernel problem before the script finished
-# is booted once more, and every result of that run says so.  A check that
-# failed is a verdict and is never retried.
+# that died, hung or reported a kernel problem before the script finished,
+# or whose script lost L2 in every attempt of one run (exit 3,
+# tests/host/lib.sh's attempts), is booted once more, and every result of
+# that run says so.  A check that failed is a verdict and is never retried.
 l1_checks() {
 	local tier=$1 name=$2 limit=$3 what=$4 script=$5 rc attempt note= check st detail
 	shift 4
@@ -351,20 +353,26 @@ l1_checks() {
 			L2_ATTEMPTS="${L2_ATTEMPTS:-3}" L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
 			"$@"
 		rc=$?
-		l1_completed "$name" "$rc" && break
-		[ "$attempt" = 2 ] && break
-		note="second L1 boot; the first failed: $(l1_reason "$name" | cut -c1-100)"
+		if l1_completed "$name" "$rc"; then
+			[ "$rc" = 3 ] || break
+			[ "$attempt" = 2 ] && break
+			note="second L1 boot; the first lost L2 in every attempt: $(grep -- '-testbed fail' "$OUT/$name/results" | cut -d' ' -f3- | cut -c1-100)"
+		else
+			[ "$attempt" = 2 ] && break
+			note="second L1 boot; the first failed: $(l1_reason "$name" | cut -c1-100)"
+		fi
 		rm -rf "$OUT/$name.attempt1"
 		mv "$OUT/$name" "$OUT/$name.attempt1"
-		warn "$tier: L1 failed in $name (vmrun exit $rc); logs in $OUT/$name.attempt1"
+		warn "$tier: L1 boot for $name given up (vmrun exit $rc); logs in $OUT/$name.attempt1"
 	done
 	while read -r check st detail; do
 		result "$tier" "$st" "$check" "$detail${note:+; $note}"
 	done <"$OUT/$name/results" 2>/dev/null
 	if ! l1_completed "$name" "$rc"; then
 		l1_verdict "$tier" "$rc" "$name" "$note"
-	elif [ ! -s "$OUT/$name/results" ] || [ "$rc" -gt 1 ]; then
-		# L1 finished, yet the script gave no verdict of its own.
+	elif [ ! -s "$OUT/$name/results" ] || { [ "$rc" -gt 1 ] && [ "$rc" != 3 ]; }; then
+		# L1 finished, yet the script gave no verdict of its own (exit
+		# 3 comes with its RUN-testbed check).
 		result "$tier" fail "${script##*/} ($name)" "exit $rc, $(wc -l <"$OUT/$name/results" 2>/dev/null || echo 0) results; see $OUT/$name/l1-console.log"
 	fi
 }

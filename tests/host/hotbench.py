@@ -27,9 +27,17 @@ share one clock: seconds since "ready=".
 OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
 samples), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
-completed I/O, its totals) and summary.json.  Exit status: 0 when every
-disk was plugged, did verified I/O and was removed, 1 otherwise, 2 for bad
-usage, 3 when QEMU cannot be reached.
+completed I/O, its totals) and summary.json.
+
+The guest sends a sample every second.  When nothing at all has come from
+it for --silent seconds after "ready=", the run is lost: its sampler sleeps
+for good, the test bed's lost timer wake-up (docs/testbed.md, known
+limits).  hotbench.py then writes OUTDIR/l2-silent, stops QEMU and exits 4,
+rather than wait out every timeout.
+
+Exit status: 0 when every disk was plugged, did verified I/O and was
+removed, 1 otherwise, 2 for bad usage, 3 when QEMU cannot be reached, 4
+when the guest went silent.
 """
 
 import argparse
@@ -42,6 +50,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hotplug import Disk, Guest, plug, unplug_all  # noqa: E402
 from qmp import QMP, QMPError  # noqa: E402
+
+
+class Silent(Exception):
+    """The guest has sent nothing for too long."""
 
 
 class Sampler:
@@ -119,6 +131,38 @@ def write_csv(path, fields, rows):
             w.writerow(r)
 
 
+def run(opts, q, guest, disks, tick, t0, summary):
+    """Steps 2 to 4: plug under load, wait for quiesced=, unplug, wait for
+    done=.  Results go to SUMMARY and the disks; raises Silent."""
+    # Hot-plug under load.
+    for d in disks:
+        tick(time.monotonic())
+        plug(q, d, opts.size << 20)
+        tick(time.monotonic() + opts.every)
+    summary["plugged_after_secs"] = round(time.monotonic() - t0, 2)
+
+    deadline = time.monotonic() + opts.timeout
+    tick(lambda: "quiesced" in guest.keys or time.monotonic() >= deadline)
+    summary["quiesced"] = guest.keys.get("quiesced")
+
+    # Take the hot-plugged disks out again, still sampling.
+    t2 = time.monotonic()
+    err = unplug_all(q, disks, opts.timeout,
+                     idle=lambda: tick(time.monotonic()))
+    if err:
+        summary["error"] = err
+    summary["unplug_all_secs"] = round(time.monotonic() - t2, 2)
+
+    # Until the guest is done: it samples on for a while after the last
+    # disk went.
+    summary["removed_t"] = round(time.monotonic() - t0, 2)
+    deadline = time.monotonic() + opts.timeout
+    tick(lambda: "done" in guest.keys or time.monotonic() >= deadline)
+    guest.poll()
+    summary["removed"] = guest.keys.get("removed")
+    summary["done"] = guest.keys.get("done")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kind", choices=("virtio-blk", "nvme"),
@@ -135,12 +179,17 @@ def main():
                     help="where the disk files go (default /tmp)")
     ap.add_argument("--timeout", type=float, default=900,
                     help="seconds for each wait on the guest (default 900)")
+    ap.add_argument("--silent", type=float, default=90,
+                    help="seconds without a line from the guest after "
+                    "ready= that count as a lost guest (default 90)")
     ap.add_argument("socket")
     ap.add_argument("data")
     ap.add_argument("out")
     opts = ap.parse_args()
-    if opts.disks < 1 or opts.disks > 100 or opts.size < 1 or opts.every < 0:
-        ap.error("need 1 to 100 disks, a size of 1 MiB or more, --every >= 0")
+    if opts.disks < 1 or opts.disks > 100 or opts.size < 1 or opts.every < 0 \
+            or opts.silent < 10:
+        ap.error("need 1 to 100 disks, a size of 1 MiB or more, --every >= 0,"
+                 " --silent >= 10")
     os.makedirs(opts.out, exist_ok=True)
 
     disks = [Disk(opts.kind, i, "%s%d" % (opts.ports, i - 1), opts,
@@ -177,6 +226,8 @@ def main():
                     next_sample = now + 1
             if sampler.gone:
                 return False
+            if now - guest.last_at > opts.silent:
+                raise Silent()
             if callable(until):
                 if until():
                     return True
@@ -184,33 +235,24 @@ def main():
                 return True
             time.sleep(0.1)
 
-    # Hot-plug under load.
-    for d in disks:
-        tick(time.monotonic())
-        plug(q, d, opts.size << 20)
-        tick(time.monotonic() + opts.every)
-    summary["plugged_after_secs"] = round(time.monotonic() - t0, 2)
-
-    deadline = time.monotonic() + opts.timeout
-    tick(lambda: "quiesced" in guest.keys or time.monotonic() >= deadline)
-    summary["quiesced"] = guest.keys.get("quiesced")
-
-    # Take the hot-plugged disks out again, still sampling.
-    t2 = time.monotonic()
-    err = unplug_all(q, disks, opts.timeout,
-                     idle=lambda: tick(time.monotonic()))
-    if err:
-        summary["error"] = err
-    summary["unplug_all_secs"] = round(time.monotonic() - t2, 2)
-
-    # Until the guest is done: it samples on for a while after the last
-    # disk went.
-    summary["removed_t"] = round(time.monotonic() - t0, 2)
-    deadline = time.monotonic() + opts.timeout
-    tick(lambda: "done" in guest.keys or time.monotonic() >= deadline)
-    guest.poll()
-    summary["removed"] = guest.keys.get("removed")
-    summary["done"] = guest.keys.get("done")
+    try:
+        run(opts, q, guest, disks, tick, t0, summary)
+    except Silent:
+        summary["error"] = ("nothing from the guest for %d s: the test bed "
+                            "lost it (its sampler sleeps for good)" %
+                            opts.silent)
+        summary["qmp_errors"] = sampler.errors
+        print("hotbench: %s; stopping QEMU" % summary["error"])
+        with open(os.path.join(opts.out, "l2-silent"), "w") as f:
+            f.write("%.1f\n" % (time.monotonic() - t0))
+        with open(os.path.join(opts.out, "summary.json"), "w") as f:
+            json.dump(summary, f, indent=2)
+            f.write("\n")
+        try:
+            q.execute("quit", timeout=30)
+        except (QMPError, OSError, ValueError):
+            pass
+        return 4
     summary["qmp_errors"] = sampler.errors
 
     # The guest's lines on the host's clock.

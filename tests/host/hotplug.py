@@ -45,6 +45,8 @@ class Guest:
         self.pos = 0
         self.keys = {}
         self.seen_at = {}
+        # When the last whole line was read (time.monotonic()), or None.
+        self.last_at = None
         # With keep_lines, every line as (time it was read, line).
         self.lines = [] if keep_lines else None
 
@@ -61,6 +63,7 @@ class Guest:
             return
         self.pos += end + 1
         now = time.monotonic()
+        self.last_at = now
         for line in data[:end].decode(errors="replace").splitlines():
             line = line.strip("\r")
             if self.lines is not None:

@@ -39,9 +39,17 @@ kvmstat() {
 # status was RC: vmrun 124 or 125 (L2 hung, timed out or died before its
 # command ended), or L2's kernel reported that its timer did not fire for
 # tens of seconds ("timer wakeup didn't happen", an RCU stall with the
-# CPU idle): the test bed's lost wake-up (docs/testbed.md, known limits),
-# after which nothing the run measured is trusted.
+# CPU idle), or the host side found it silent (DIR/l2-silent, written by
+# tests/host/hotbench.py): the test bed's lost wake-up (docs/testbed.md,
+# known limits), after which nothing the run measured is trusted.  A
+# silent guest whose kernel reported a lockup or a hung task is not lost:
+# that report is the run's result.
 l2_lost() {
+	if [ -e "$1/l2-silent" ]; then
+		# hotbench.py stopped QEMU, so vmrun says the guest died.
+		! grep -qE 'soft lockup|hard LOCKUP|blocked for more than' "$1/l2-console.log" 2>/dev/null
+		return
+	fi
 	[ "$2" = 124 ] || [ "$2" = 125 ] ||
 		grep -q "timer wakeup didn't happen" "$1/l2-console.log" 2>/dev/null
 }
@@ -49,6 +57,8 @@ l2_lost() {
 # l2_loss DIR: how the run in DIR was lost, for the report.
 l2_loss() {
 	local r
+	[ -e "$1/l2-silent" ] &&
+		{ echo "nothing from the guest for a while, $(cat "$1/l2-silent") s into the run"; return; }
 	r=$(sed -n 's/^vmrun: FAIL: //p' "$1/nested.out" 2>/dev/null | tail -n 1)
 	[ -n "$r" ] || r=$(tr -d '\r' <"$1/l2-console.log" 2>/dev/null |
 		grep -m1 -o "rcu_sched kthread timer wakeup didn't happen for [0-9]* jiffies")
@@ -63,6 +73,13 @@ l2_loss() {
 # the test bed has lost L2 after the work, on its way down.  Each lost
 # attempt's files go to $dir/attemptN/.  Sets rc (the last run's nested.sh
 # status) and retried (a note for the boot result, empty if none).
+#
+# When every attempt was lost, this L1 boot is given up: the check
+# RUN-testbed fails and the script exits 3, which scripts/test.sh's
+# l1_checks answers by booting L1 once more (once the test bed loses L2
+# wake-ups in an L1 boot, it goes on losing them there).  With
+# L2_GIVE_UP=0 (make bench, which reports every run) attempts returns
+# instead, and the run's checks fail on their own.
 attempts() {
 	local run=$1 marker=${2:-} tries=1 when
 	retried=
@@ -80,4 +97,9 @@ attempts() {
 		"${run}_attempt" "$dir"
 		rc=$?
 	done
+	if [ "${L2_GIVE_UP:-1}" != 0 ] && l2_lost "$dir" "$rc"; then
+		check "$run-testbed" fail "the test bed lost L2 in all $tries attempts; the last: $(l2_loss "$dir") (exit $rc)"
+		echo "$who: L2 lost $tries times in this L1 boot: giving it up (exit 3)"
+		exit 3
+	fi
 }
