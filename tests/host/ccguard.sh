@@ -105,7 +105,8 @@ else
 	r=$(val "$dir" stress.refused) nr=$(val "$dir" stress.not_refused)
 	check cc-debugfs-refusals "$([ -n "$r" ] && [ "${r%% of *}" = "${r##* of }" ] && [ -z "$nr" ] && echo pass || echo fail)" \
 		"${r:-no} bad writes refused${nr:+; not refused: $nr}"
-	# kccd gives idle chunks back when the watermarks drop ...
+	# kccd gives idle chunks back when the watermarks drop (after the
+	# guest grew the 4 KiB class: ccstress.sh) ...
 	b0=$(val "$dir" stress.bytes_before) b1=$(val "$dir" stress.bytes_after) n=$(val "$dir" stress.shrinks)
 	check cc-shrink "$([ "${n:-0}" -gt 0 ] && [ "${b1:-0}" -lt "${b0:-0}" ] && echo pass || echo fail)" \
 		"${n:-no} chunks returned: ${b0:-?} -> ${b1:-?} bytes held, $(val "$dir" stress.chunks_before) -> $(val "$dir" stress.chunks_after) chunks"
