@@ -71,8 +71,7 @@ else
 	v=$(jq "$g" "sum(d['violations'] for d in r['guard']['devices'])")
 	check hotplug-guard "$([ "$(jq "$g" "r['guard']['enabled']")" = True ] && [ "$v" = 0 ] && echo pass || echo fail)" \
 		"with every disk in: DMA guard on, ${v:-?} violations, $(jq "$g" "len(r['guard']['devices'])") devices with refused DMA, $(jq "$g" "r['guard']['shared-pages']") pages shared$(jq "$g" "r['guard']['error']" | sed 's/.\+/; &/')"
-	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
-	check hotplug-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+	console_check hotplug-console
 fi
 grep '^hotplug: virtio-blk ' "$dir/hotplug.out"
 [ "$fails" = 0 ]

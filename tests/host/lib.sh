@@ -35,6 +35,15 @@ kvmstat() {
 	jq "$1" "[s['value'] for p in r for s in p['stats'] if s['name'] == '$2'][0]"
 }
 
+# console_check NAME: the check NAME passes when L2's console in $dir
+# shows no kernel problem (scripts/kernel-splats: BUG, WARNING, oops,
+# lockups, hung tasks, lockdep), and names the first one otherwise.
+console_check() {
+	local splats
+	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
+	check "$1" "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+}
+
 # l2_lost DIR RC: the test bed lost the L2 run in DIR whose nested.sh
 # status was RC: vmrun 124 or 125 (L2 hung, timed out or died before its
 # command ended), or L2's kernel reported that its timer did not fire for

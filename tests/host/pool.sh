@@ -193,8 +193,7 @@ else
 	kh=$(kvmstat "$dir/stats.json" shared_pool_held_bytes)
 	check boot-stats-agree "$([ "$p" = 33554432 ] && [ "$kp" = "$p" ] && [ "$kh" = "$h" ] && echo pass || echo fail)" \
 		"guest running: QMP pooled $p held $h; query-stats pooled ${kp:-?} held ${kh:-?}"
-	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
-	check boot-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+	console_check boot-console
 fi
 
 # --- grants: L2 on the host-grant provider (docs/host-grants.md) ---
@@ -293,8 +292,7 @@ else
 		check grants-rss-falls "$([ -n "$r0" ] && [ -n "$r1" ] && [ $(((r0 - r1) * 1024)) -ge $((rb / 2)) ] && echo pass || echo fail)" \
 			"QEMU's VmRSS ${r0:-?} KiB while held, ${r1:-?} KiB after release: $((${r0:-0} - ${r1:-0})) KiB given back for $((${rb:-0} / 1024)) KiB released"
 	fi
-	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
-	check grants-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+	console_check grants-console
 fi
 
 # --- exit: the exit path's answers, through QEMU ---
@@ -366,7 +364,6 @@ else
 		echo pass || echo fail)" "cc_swiotlb_hc/call: a malformed call ${m:-?}; a call while grants are on ${busy:-?}"
 	check exit-qemu-survived "$([ "$rc" = 0 ] && echo pass || echo fail)" \
 		"nested.sh exit $rc (0: the guest's second boot finished and QEMU shut down cleanly)"
-	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
-	check exit-console "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
+	console_check exit-console
 fi
 [ "$fails" = 0 ]
