@@ -131,6 +131,12 @@ def write_csv(path, fields, rows):
             w.writerow(r)
 
 
+def write_summary(out, summary):
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+
+
 def run(opts, q, guest, disks, tick, t0, summary):
     """Steps 2 to 4: plug under load, wait for quiesced=, unplug, wait for
     done=.  Results go to SUMMARY and the disks; raises Silent."""
@@ -205,8 +211,7 @@ def main():
     if guest.wait("ready", opts.timeout) is None:
         summary["error"] = "the guest never said ready="
         print("hotbench: %s" % summary["error"])
-        with open(os.path.join(opts.out, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
+        write_summary(opts.out, summary)
         return 1
     t0 = guest.seen_at["ready"]
     sampler = Sampler(q, t0)
@@ -245,9 +250,7 @@ def main():
         print("hotbench: %s; stopping QEMU" % summary["error"])
         with open(os.path.join(opts.out, "l2-silent"), "w") as f:
             f.write("%.1f\n" % (time.monotonic() - t0))
-        with open(os.path.join(opts.out, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
-            f.write("\n")
+        write_summary(opts.out, summary)
         try:
             q.execute("quit", timeout=30)
         except (QMPError, OSError, ValueError):
@@ -315,9 +318,7 @@ def main():
                               (None, "", "0") and r.get("errors") == "0" and
                               r.get("vfail") == "0" and
                               r.get("removed", True))
-    with open(os.path.join(opts.out, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-        f.write("\n")
+    write_summary(opts.out, summary)
     lat = sorted(r["add_to_first_io"] for r in rows
                  if r.get("add_to_first_io") not in (None, ""))
     print("hotbench: %s: %d/%d disks ok; device_add to first I/O: %s" % (
