@@ -32,6 +32,27 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-conv", "3. cc-swiotlb, conversions"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
+# KVM's counters in host.csv ("kvm_" + name, tests/host/hotbench.py).
+KVM_STATS = ("exits", "halt_exits", "irq_exits", "io_exits", "mmio_exits",
+             "hypercalls", "irq_injections")
+# Per 1000 verified transfers under load: (column, stats() key, scale).
+# The guest's CPU time is in USER_HZ ticks (100 a second): ms is 10 each.
+PER_K = (("VM exits", "load.exits", 1), ("halt exits", "load.halt_exits", 1),
+         ("exits for host interrupts", "load.irq_exits", 1),
+         ("port I/O exits", "load.io_exits", 1),
+         ("MMIO exits", "load.mmio_exits", 1),
+         ("hypercalls", "load.hypercalls", 1),
+         ("interrupts injected", "load.irq_injections", 1),
+         ("guest timer (LOC)", "irq.LOC", 1), ("guest device", "irq.dev", 1),
+         ("reschedule IPIs (RES)", "irq.RES", 1),
+         ("function-call IPIs (CAL)", "irq.CAL", 1),
+         ("irq_work IPIs (IWI)", "irq.IWI", 1),
+         ("softirqs: BLOCK", "irq.sirq.BLOCK", 1),
+         ("TIMER", "irq.sirq.TIMER", 1), ("RCU", "irq.sirq.RCU", 1),
+         ("SCHED", "irq.sirq.SCHED", 1),
+         ("guest CPU ms: user", "irq.cpu.user", 10),
+         ("system", "irq.cpu.system", 10), ("softirq", "irq.cpu.softirq", 10),
+         ("idle", "irq.cpu.idle", 10))
 SPLATS = re.compile(r"\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|Kernel panic|"
                     r"general protection fault|INFO: task .* blocked for more "
                     r"than|hard LOCKUP|detected stalls on CPUs|self-detected "
@@ -142,6 +163,19 @@ class Run:
               if num(r.get("grant_bytes")) is not None]
         if gb:
             s["grant_peak"] = max(gb)
+        # While the disks were driven: the host's samples up to quiesced=,
+        # the guest's interrupts from ready= to the end of its load.
+        qt = num(self.summary.get("quiesced_t"))
+        load = [r for r in self.host
+                if qt is not None and num(r.get("t"), qt + 1) <= qt]
+        for name in KVM_STATS:
+            v = [num(r.get("kvm_" + name)) for r in load
+                 if num(r.get("kvm_" + name)) is not None]
+            if len(v) > 1:
+                s["load." + name] = v[-1] - v[0]
+        for k, v in self.keys.items():
+            if k.startswith("irq.") and num(v) is not None:
+                s[k] = num(v)
         return s
 
 
@@ -151,6 +185,32 @@ def mib(b):
 
 def fmt(v, f="%d"):
     return f % v if v is not None else "?"
+
+
+def per_k_table(st):
+    """Exits, interrupts and CPU time per 1000 verified transfers, under
+    load."""
+    have = [(c, k, m) for c, k, m in PER_K
+            if any(st[v].get(k) is not None for v in st)]
+    if not have:
+        return []
+    L = ["Per 1000 verified transfers, while the disks were driven (from "
+         "the guest's ready= to the end of its load): the VM exits and some "
+         "of their reasons (KVM), the interrupts KVM injected, and the "
+         "guest's interrupts, softirqs (/proc/interrupts, /proc/softirqs) "
+         "and CPU time (/proc/stat), all CPUs.", "",
+         "| variant | " + " | ".join(c for c, _, _ in have) + " |",
+         "|---|" + "---|" * len(have)]
+    for v, label in VARIANTS:
+        if v not in st:
+            continue
+        ops = st[v].get("ops")
+        L.append("| %s | %s |" % (label, " | ".join(
+            "%.0f" % (st[v][k] * m * 1000.0 / ops)
+            if ops and st[v].get(k) is not None else "?"
+            for _, k, m in have)))
+    L.append("")
+    return L
 
 
 def plot(runs, outdir):
@@ -313,6 +373,7 @@ def main():
                      "%s %s" % (v, fmt(st[v].get("iops"), "%.1f"))
                      for v, _ in VARIANTS if v in st) + ".")
         L.append("")
+        L += per_k_table(st)
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
           if not perr else "No plot: %s." % perr, "",
           "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "

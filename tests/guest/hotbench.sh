@@ -11,6 +11,14 @@
 #   quiesced=...            ioload's lines (tests/guest/ioload.c); after
 #                           quiesced= the host may take the disks away
 #   ioload=STATUS           ioload's exit status (0: all verified)
+#   irq.NAME=N              interrupts taken from ready= to ioload's end,
+#                           summed over the CPUs: each named row of
+#                           /proc/interrupts (LOC, RES, CAL, IWI...), "dev"
+#                           for the device interrupts together, and
+#                           "sirq.NAME" for each row of /proc/softirqs;
+#                           and "cpu.STATE", the CPUs' time in USER_HZ
+#                           ticks (/proc/stat: user, system, irq,
+#                           softirq, idle, iowait)
 #   gs=T KEY=VALUE...       once a second, from T (guest uptime) on:
 #                           shared_pages (the emulation's count of pages
 #                           converted to shared), conversions (pages
@@ -100,12 +108,45 @@ present() {
 	echo $_n
 }
 
+# irq_counts: "NAME TOTAL" lines, as irq.NAME= above describes.
+irq_counts() {
+	awk 'FILENAME == "/proc/stat" {
+		if ($1 == "cpu") {
+			split("user nice system idle iowait irq softirq", st)
+			for (i = 1; i <= 7; i++)
+				t["cpu." st[i]] = $(i + 1)
+		}
+		next
+	     }
+	     FNR == 1 { ncpu = NF; next }
+	     {
+		n = 0
+		for (i = 2; i <= ncpu + 1 && i <= NF; i++)
+			if ($i ~ /^[0-9]+$/)
+				n += $i
+		k = $1
+		sub(":", "", k)
+		if (FILENAME ~ /softirqs/)
+			k = "sirq." k
+		else if (k ~ /^[0-9]+$/)
+			k = "dev"
+		t[k] += n
+	     }
+	     END { for (k in t) print k, t[k] }' \
+		/proc/interrupts /proc/softirqs /proc/stat
+}
+
 report_start
 (while :; do sample; sleep 1; done) &
 sampler=$!
+irq_counts >/tmp/irq.start
 report "ready=1"
 /test/ioload -p bn -n "$want" -r "$run" -w "$limit" -o $data
-report "ioload=$?"
+st=$?
+irq_counts >/tmp/irq.end
+report "ioload=$st"
+awk 'FNR == NR { a[$1] = $2; next } { print "irq." $1 "=" $2 - a[$1] }' \
+	/tmp/irq.start /tmp/irq.end | sort | while read -r l; do report "$l"; done
 
 t=0
 while [ "$(present)" -gt 0 ] && [ $t -lt $((limit * 5)) ]; do

@@ -20,14 +20,16 @@ on every disk with a serial "bn..."; its lines go to DATAFILE, vmrun
 
 From step 1 on, once a second: x-query-dma-guard (shared pages,
 violations), x-query-shared-pool (held and pooled bytes, exits), and KVM's
-exits and hypercalls (query-stats).  Every line the guest sends is kept
-with the time it arrived here, so that the guest's samples and the host's
-share one clock: seconds since "ready=".
+exits, hypercalls, some of the exits' reasons and the interrupts injected
+(query-stats, Sampler.STATS).  Every line the guest sends is kept with the
+time it arrived here, so that the guest's samples and the host's share one
+clock: seconds since "ready=".
 
 OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
 samples), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
-completed I/O, its totals) and summary.json.
+completed I/O, its totals) and summary.json (with quiesced_t, when
+quiesced= came).
 
 The guest sends a sample every second.  When nothing at all has come from
 it for --silent seconds after "ready=", the run is lost: its sampler sleeps
@@ -59,9 +61,15 @@ class Silent(Exception):
 class Sampler:
     """The host's view, once a second."""
 
-    FIELDS = ("t", "guard_shared_bytes", "guard_violations", "pool_held_bytes",
-              "pool_pooled_bytes", "pool_exits", "kvm_exits",
-              "kvm_hypercalls", "shared_bytes")
+    # KVM's vCPU statistics kept, summed over the vCPUs, as "kvm_NAME".
+    # "exits" is every exit; the others are some of its reasons (halt_exits:
+    # the guest idled; irq_exits: an interrupt for the host), and
+    # irq_injections counts interrupts delivered into the guest.
+    STATS = ("exits", "hypercalls", "halt_exits", "irq_exits", "io_exits",
+             "mmio_exits", "irq_injections")
+    FIELDS = (("t", "guard_shared_bytes", "guard_violations",
+               "pool_held_bytes", "pool_pooled_bytes", "pool_exits") +
+              tuple("kvm_" + n for n in STATS) + ("shared_bytes",))
 
     def __init__(self, q, t0):
         self.q = q
@@ -103,7 +111,7 @@ class Sampler:
         if st is not None:
             for entry in st:
                 for s in entry["stats"]:
-                    if s["name"] in ("exits", "hypercalls"):
+                    if s["name"] in self.STATS:
                         k = "kvm_" + s["name"]
                         row[k] = row.get(k, 0) + s["value"]
         # Shared with the host: pages converted to shared (the guard's
@@ -150,6 +158,8 @@ def run(opts, q, guest, disks, tick, t0, summary):
     deadline = time.monotonic() + opts.timeout
     tick(lambda: "quiesced" in guest.keys or time.monotonic() >= deadline)
     summary["quiesced"] = guest.keys.get("quiesced")
+    if "quiesced" in guest.seen_at:
+        summary["quiesced_t"] = round(guest.seen_at["quiesced"] - t0, 2)
 
     # Take the hot-plugged disks out again, still sampling.
     t2 = time.monotonic()
