@@ -10,6 +10,7 @@ on a Unix socket) and a guest data channel written by the test.
   hotbench.py gives up after --silent seconds, writes l2-silent, asks QEMU
   to quit and exits 4, well before its --timeout.
 """
+import csv
 import json
 import os
 import socket
@@ -85,7 +86,7 @@ class Guest(threading.Thread):
 
     def run(self):
         self.put("ready=1")
-        self.put("gs=1.0 shared_pages=16")
+        self.put("gs=1.0 shared_pages=16 4K.used=0")
         if self.silent:
             return
         for s in range(self.disks):
@@ -100,7 +101,8 @@ class Guest(threading.Thread):
             self.put("disk.bn%d=5 3 2 2560 0 0 0" % s)
         while not self.stop.wait(0.5):
             t += 1
-            self.put("gs=%d.0 shared_pages=16" % t)
+            # Only what changed: 4K.used once, shared_pages never.
+            self.put("gs=%d.0%s" % (t, " 4K.used=3" if t == 4 else ""))
             if t == 6:
                 self.put("removed=0")
                 self.put("done=1")
@@ -128,22 +130,33 @@ class HotbenchTest(unittest.TestCase):
             with open(os.path.join(out, "summary.json")) as f:
                 summary = json.load(f)
             files = sorted(os.listdir(out))
-            return p, took, summary, files, qemu.commands
+            gs = []
+            if "guest.csv" in files:
+                with open(os.path.join(out, "guest.csv")) as f:
+                    gs = list(csv.DictReader(f))
+            return p, took, summary, files, qemu.commands, gs
 
     def test_complete_run(self):
-        p, took, summary, files, cmds = self.run_bench(silent=False)
+        p, took, summary, files, cmds, gs = self.run_bench(silent=False)
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertIn("hotbench: virtio-blk: 2/2 disks ok", p.stdout)
         self.assertNotIn("l2-silent", files)
         for f in ("host.csv", "guest.csv", "io.csv", "disks.csv"):
             self.assertIn(f, files)
         self.assertEqual(summary["done"], "1")
+        self.assertIn("quiesced_t", summary)
+        # Values a gs= line left out are carried forward.
+        self.assertGreaterEqual(len(gs), 4)
+        self.assertEqual({r["shared_pages"] for r in gs}, {"16"})
+        used = [(float(r["guest_t"]), r["4K.used"]) for r in gs]
+        self.assertTrue(all(u == ("3" if t >= 4 else "0") for t, u in used),
+                        used)
         self.assertIn("device_add", cmds)
         self.assertIn("device_del", cmds)
         self.assertNotIn("quit", cmds)
 
     def test_silent_guest(self):
-        p, took, summary, files, cmds = self.run_bench(silent=True)
+        p, took, summary, files, cmds, _ = self.run_bench(silent=True)
         self.assertEqual(p.returncode, 4, p.stdout)
         self.assertIn("l2-silent", files)
         self.assertIn("nothing from the guest for 10 s", summary["error"])

@@ -19,7 +19,9 @@
 #                           and "cpu.STATE", the CPUs' time in USER_HZ
 #                           ticks (/proc/stat: user, system, irq,
 #                           softirq, idle, iowait)
-#   gs=T KEY=VALUE...       once a second, from T (guest uptime) on:
+#   gs=T KEY=VALUE...       once a second, from T (guest uptime) on, each
+#                           KEY only when its VALUE changed since the
+#                           last gs= line (the first has them all):
 #                           shared_pages (the emulation's count of pages
 #                           converted to shared), conversions (pages
 #                           converted so far), swiotlb_used and
@@ -48,12 +50,27 @@ ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
 ccdbg=/sys/kernel/debug/cc_swiotlb
 
-# add KEY FILE: append " KEY=" and FILE's first line ("-" if none) to the
-# sample line, with no fork.
+# put KEY VALUE: append " KEY=VALUE" to the sample line when VALUE is not
+# what the last sample sent for KEY (hotbench.py carries values forward).
+# Every byte on the data channel is a port write, a VM exit: a line of
+# only what changed keeps the sampler's cost small, and about the same for
+# every variant (docs/bench.md).
+put() {
+	case $1 in
+	*.*) _n=p_${1%%.*}_${1#*.} ;;
+	*) _n=p_$1 ;;
+	esac
+	eval "_o=\${$_n-}"
+	[ "$_o" = "$2" ] && [ -n "$_o" ] && return
+	eval "$_n=\$2"
+	_l="$_l $1=$2"
+}
+
+# add KEY FILE: put KEY and FILE's first line ("-" if none), with no fork.
 add() {
 	_v=-
 	[ -r "$2" ] && read -r _v <"$2"
-	_l="$_l $1=$_v"
+	put "$1" "$_v"
 }
 
 # sample: one "gs=" line.  Only shell built-ins and reads, so that a
@@ -64,8 +81,8 @@ sample() {
 	if [ -r $ccstats ]; then
 		while IFS=': ' read -r _k _v; do
 			case $_k in
-			shared_pages) _l="$_l shared_pages=$_v" ;;
-			to_shared_pages) _l="$_l conversions=$_v" ;;
+			shared_pages) put shared_pages "$_v" ;;
+			to_shared_pages) put conversions "$_v" ;;
 			esac
 		done <$ccstats
 	fi
@@ -75,7 +92,7 @@ sample() {
 		add cc_bytes $ccdbg/bytes
 		if [ -r $ccdbg/grants ]; then
 			while IFS=': ' read -r _k _v; do
-				[ "$_k" = held_bytes ] && _l="$_l grant_bytes=$_v"
+				[ "$_k" = held_bytes ] && put grant_bytes "$_v"
 			done <$ccdbg/grants
 		fi
 		for _c in $ccdbg/*/; do

@@ -26,7 +26,8 @@ time it arrived here, so that the guest's samples and the host's share one
 clock: seconds since "ready=".
 
 OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
-samples), io.csv (ioload's per-second totals), iops.csv (per disk and
+samples, each row whole, though a gs= line carries only the values that
+changed), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
 completed I/O, its totals) and summary.json (with quiesced_t, when
 quiesced= came).
@@ -270,11 +271,15 @@ def main():
 
     # The guest's lines on the host's clock.
     gs, io, iops = [], [], []
+    last = {}
     for at, line in guest.lines:
         t = round(at - t0, 3)
         key, _, value = line.partition("=")
         if key == "gs":
-            row = parse_kv("guest_t=" + value)
+            # A gs= line has only the values that changed: carry the
+            # others forward.
+            last.update(parse_kv("guest_t=" + value))
+            row = dict(last)
             row["t"] = t
             gs.append(row)
         elif key == "sample":
