@@ -353,12 +353,12 @@ l1_checks() {
 			L2_ATTEMPTS="${L2_ATTEMPTS:-3}" L2_KERNEL="$GUEST_KERNEL" L2_INITRD="$GUEST_INITRD" \
 			"$@"
 		rc=$?
+		# Done unless L1 failed, or gave up after losing L2 (exit 3).
+		l1_completed "$name" "$rc" && [ "$rc" != 3 ] && break
+		[ "$attempt" = 2 ] && break
 		if l1_completed "$name" "$rc"; then
-			[ "$rc" = 3 ] || break
-			[ "$attempt" = 2 ] && break
 			note="second L1 boot; the first lost L2 in every attempt: $(grep -- '-testbed fail' "$OUT/$name/results" | cut -d' ' -f3- | cut -c1-100)"
 		else
-			[ "$attempt" = 2 ] && break
 			note="second L1 boot; the first failed: $(l1_reason "$name" | cut -c1-100)"
 		fi
 		rm -rf "$OUT/$name.attempt1"
