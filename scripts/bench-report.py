@@ -32,10 +32,9 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-conv", "3. cc-swiotlb, conversions"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
-# KVM's counters in host.csv ("kvm_" + name, tests/host/hotbench.py).
-KVM_STATS = ("exits", "halt_exits", "irq_exits", "io_exits", "mmio_exits",
-             "hypercalls", "irq_injections")
 # Per 1000 verified transfers under load: (column, stats() key, scale).
+# "load.NAME" is KVM's counter NAME, host.csv's column "kvm_NAME"
+# (tests/host/hotbench.py), over the load; "irq.NAME" the guest's.
 # The guest's CPU time is in USER_HZ ticks (100 a second): ms is 10 each.
 PER_K = (("VM exits", "load.exits", 1), ("halt exits", "load.halt_exits", 1),
          ("exits for host interrupts", "load.irq_exits", 1),
@@ -72,6 +71,11 @@ def num(v, default=None):
         return float(v)
     except (TypeError, ValueError):
         return default
+
+
+def column(rows, key):
+    """The numbers in column KEY of ROWS, skipping rows without one."""
+    return [v for v in (num(r.get(key)) for r in rows) if v is not None]
 
 
 def data_keys(path):
@@ -151,16 +155,13 @@ class Run:
         if shared:
             s["peak"], s["settled"] = max(shared), shared[-1]
             s["start"] = shared[0]
-        ex = [num(r.get("kvm_exits")) for r in self.host
-              if num(r.get("kvm_exits")) is not None]
+        ex = column(self.host, "kvm_exits")
         if ex:
             s["exits"] = ex[-1] - ex[0]
-        conv = [num(r.get("conversions")) for r in self.guest
-                if num(r.get("conversions")) is not None]
+        conv = column(self.guest, "conversions")
         if conv:
             s["conversions"] = conv[-1] - conv[0]
-        gb = [num(r.get("grant_bytes")) for r in self.guest
-              if num(r.get("grant_bytes")) is not None]
+        gb = column(self.guest, "grant_bytes")
         if gb:
             s["grant_peak"] = max(gb)
         # While the disks were driven: the host's samples up to quiesced=,
@@ -168,11 +169,11 @@ class Run:
         qt = num(self.summary.get("quiesced_t"))
         load = [r for r in self.host
                 if qt is not None and num(r.get("t"), qt + 1) <= qt]
-        for name in KVM_STATS:
-            v = [num(r.get("kvm_" + name)) for r in load
-                 if num(r.get("kvm_" + name)) is not None]
-            if len(v) > 1:
-                s["load." + name] = v[-1] - v[0]
+        for _, key, _ in PER_K:
+            if key.startswith("load."):
+                v = column(load, "kvm_" + key[len("load."):])
+                if len(v) > 1:
+                    s[key] = v[-1] - v[0]
         for k, v in self.keys.items():
             if k.startswith("irq.") and num(v) is not None:
                 s[k] = num(v)
