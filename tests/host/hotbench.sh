@@ -53,11 +53,8 @@ sock=/tmp/l2-hotbench.qmp
 
 # bench_attempt DIR: one L2 run of $kind and $variant; nested.sh's status.
 bench_attempt() {
-	# L2 runs a periodic timer, as L1 does (docs/bench.md): with one-shot
-	# timers it lost its timer wake-ups for 30-45 s at a time once its
-	# sampler sent only what changed.
 	local pid kernel=${L2_KERNEL:-$GUEST_KERNEL}
-	local append="cc_emulation kunit.enable=0 loglevel=5 nohz=off highres=off lapic=notscdeadline"
+	local append="cc_emulation kunit.enable=0 loglevel=5"
 	local -a env=(L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_HOTPLUG_PORTS=$((n - 1))
 		L2_TIMEOUT=$((300 + 30 * n + load + settle)))
 	rm -f "$sock"

@@ -4,8 +4,9 @@
 # Runs inside L1 (the host kernel): boot the guest kernel in L2 under our
 # QEMU with KVM, with one virtio-blk disk behind the DMA API
 # (iommu_platform=on) and swiotlb=force, and run a command there
-# (default: tests/guest/iotest.sh).  L2's console goes to
-# OUTDIR/l2-console.log, its data channel (/dev/ttyS1) to OUTDIR/l2-data.
+# (default: tests/guest/iotest.sh).  L2 runs a periodic timer, as L1 does
+# (below).  L2's console goes to OUTDIR/l2-console.log, its data channel
+# (/dev/ttyS1) to OUTDIR/l2-data.
 #
 # Optional, from the environment:
 #   L2_NVME=1       also an NVMe disk (id nvme0; the virtio-blk one is vblk0)
@@ -81,10 +82,14 @@ export TIMEOUT=${L2_TIMEOUT:-400}
 export VMRUN_WARN=ignore
 silent=
 [ "${L2_SILENT:-0}" = 1 ] && silent=-s
+# L2 runs a periodic timer, as L1 does (L1_APPEND in scripts/lib.sh,
+# docs/testbed.md): with one-shot timers an L2 that idles loses its timer
+# wake-ups for tens of seconds at a time (idle-task soft lockups).
+tick="nohz=off highres=off lapic=notscdeadline"
 exec "$TOP/scripts/vmrun" $silent \
 	-k "${L2_KERNEL:-$GUEST_KERNEL}" \
 	-i "${L2_INITRD:-$GUEST_INITRD}" \
 	-l "$out/l2-console.log" -d "$out/l2-data" \
-	-a "swiotlb=force ${GUEST_APPEND:-}" \
+	-a "swiotlb=force $tick ${GUEST_APPEND:-}" \
 	-q -drive -q "if=none,id=disk0,file=$disk,format=raw,cache=writeback" \
 	"${extra[@]}" -- "$@"
