@@ -33,15 +33,16 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
 # Per 1000 verified transfers under load: (column, stats() key, scale).
-# "load.NAME" is KVM's counter NAME, host.csv's column "kvm_NAME"
-# (tests/host/hotbench.py), over the load; "irq.NAME" the guest's.
-# The guest's CPU time is in USER_HZ ticks (100 a second): ms is 10 each.
-PER_K = (("VM exits", "load.exits", 1), ("halt exits", "load.halt_exits", 1),
-         ("exits for host interrupts", "load.irq_exits", 1),
-         ("port I/O exits", "load.io_exits", 1),
-         ("MMIO exits", "load.mmio_exits", 1),
-         ("hypercalls", "load.hypercalls", 1),
-         ("interrupts injected", "load.irq_injections", 1),
+# "host.COLUMN" is host.csv's COLUMN (tests/host/hotbench.py) over the
+# load; "irq.NAME" the guest's.  The guest's CPU time is in USER_HZ ticks
+# (100 a second): ms is 10 each.
+PER_K = (("VM exits", "host.kvm_exits", 1),
+         ("halt exits", "host.kvm_halt_exits", 1),
+         ("exits for host interrupts", "host.kvm_irq_exits", 1),
+         ("port I/O exits", "host.kvm_io_exits", 1),
+         ("MMIO exits", "host.kvm_mmio_exits", 1),
+         ("hypercalls", "host.kvm_hypercalls", 1),
+         ("interrupts injected", "host.kvm_irq_injections", 1),
          ("guest timer (LOC)", "irq.LOC", 1), ("guest device", "irq.dev", 1),
          ("reschedule IPIs (RES)", "irq.RES", 1),
          ("function-call IPIs (CAL)", "irq.CAL", 1),
@@ -52,6 +53,14 @@ PER_K = (("VM exits", "load.exits", 1), ("halt exits", "load.halt_exits", 1),
          ("guest CPU ms: user", "irq.cpu.user", 10),
          ("system", "irq.cpu.system", 10), ("softirq", "irq.cpu.softirq", 10),
          ("idle", "irq.cpu.idle", 10))
+# L1's CPU time per 1000 verified transfers under load, in ms (hotbench.py's
+# class CPU).
+L1_CPU = (("L2 running", "host.l1_guest_ms", 1),
+          ("QEMU vCPU threads, user", "host.qemu_vcpu_user_ms", 1),
+          ("QEMU vCPU threads, kernel (KVM)", "host.qemu_vcpu_sys_ms", 1),
+          ("QEMU's other threads", "host.qemu_io_ms", 1),
+          ("rest of L1", "host.l1_other_ms", 1),
+          ("L1 idle", "host.l1_idle_ms", 1))
 SPLATS = re.compile(r"\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|Kernel panic|"
                     r"general protection fault|INFO: task .* blocked for more "
                     r"than|hard LOCKUP|detected stalls on CPUs|self-detected "
@@ -169,9 +178,9 @@ class Run:
         qt = num(self.summary.get("quiesced_t"))
         load = [r for r in self.host
                 if qt is not None and num(r.get("t"), qt + 1) <= qt]
-        for _, key, _ in PER_K:
-            if key.startswith("load."):
-                v = column(load, "kvm_" + key[len("load."):])
+        for _, key, _ in PER_K + L1_CPU:
+            if key.startswith("host."):
+                v = column(load, key[len("host."):])
                 if len(v) > 1:
                     s[key] = v[-1] - v[0]
         for k, v in self.keys.items():
@@ -188,18 +197,13 @@ def fmt(v, f="%d"):
     return f % v if v is not None else "?"
 
 
-def per_k_table(st):
-    """Exits, interrupts and CPU time per 1000 verified transfers, under
-    load."""
-    have = [(c, k, m) for c, k, m in PER_K
+def per_k_table(st, cols, intro):
+    """COLS per 1000 verified transfers, under load, after INTRO."""
+    have = [(c, k, m) for c, k, m in cols
             if any(st[v].get(k) is not None for v in st)]
     if not have:
         return []
-    L = ["Per 1000 verified transfers, while the disks were driven (from "
-         "the guest's ready= to the end of its load): the VM exits and some "
-         "of their reasons (KVM), the interrupts KVM injected, and the "
-         "guest's interrupts, softirqs (/proc/interrupts, /proc/softirqs) "
-         "and CPU time (/proc/stat), all CPUs.", "",
+    L = [intro, "",
          "| variant | " + " | ".join(c for c, _, _ in have) + " |",
          "|---|" + "---|" * len(have)]
     for v, label in VARIANTS:
@@ -374,7 +378,18 @@ def main():
                      "%s %s" % (v, fmt(st[v].get("iops"), "%.1f"))
                      for v, _ in VARIANTS if v in st) + ".")
         L.append("")
-        L += per_k_table(st)
+        L += per_k_table(st, PER_K, (
+            "Per 1000 verified transfers, while the disks were driven (from "
+            "the guest's ready= to the end of its load): the VM exits and "
+            "some of their reasons (KVM), the interrupts KVM injected, and "
+            "the guest's interrupts, softirqs (/proc/interrupts, "
+            "/proc/softirqs) and CPU time (/proc/stat), all CPUs."))
+        L += per_k_table(st, L1_CPU, (
+            "L1's CPU time in ms per 1000 verified transfers, over the same "
+            "load (L1's /proc, both CPUs): L2 running; QEMU's vCPU threads "
+            "outside L2, in user space (devices emulated there) and in the "
+            "kernel (KVM); QEMU's other threads (main loop, block I/O); the "
+            "rest of L1; idle."))
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
           if not perr else "No plot: %s." % perr, "",
           "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "

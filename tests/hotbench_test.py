@@ -5,7 +5,8 @@
 on a Unix socket) and a guest data channel written by the test.
 
 - A guest that samples to the end: every disk plugged and removed, exit 0,
-  the CSV files written.
+  the CSV files written; the CPU time of the fake QEMU's one "vCPU" thread,
+  which spins, lands in host.csv's qemu_vcpu_user_ms and not elsewhere.
 - A guest that goes silent after "ready=" (the test bed's lost wake-up):
   hotbench.py gives up after --silent seconds, writes l2-silent, asks QEMU
   to quit and exits 4, well before its --timeout.
@@ -25,13 +26,33 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 HOTBENCH = os.path.join(HERE, "host", "hotbench.py")
 
 
+class Spinner(threading.Thread):
+    """The fake QEMU's vCPU thread: busy in user space until stopped."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.started = threading.Event()
+
+    def run(self):
+        self.started.set()
+        n = 0
+        while not self.stop.is_set():
+            for _ in range(10000):
+                n += 1
+
+
 class FakeQEMU(threading.Thread):
     """Answers hotbench.py's QMP commands; DEVICE_DELETED follows each
-    device_del.  Keeps every command it was sent."""
+    device_del.  Keeps every command it was sent.  Its one vCPU is a
+    Spinner."""
 
     def __init__(self, path):
         super().__init__(daemon=True)
         self.commands = []
+        self.vcpu = Spinner()
+        self.vcpu.start()
+        self.vcpu.started.wait()
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.srv.bind(path)
         self.srv.listen(1)
@@ -41,6 +62,8 @@ class FakeQEMU(threading.Thread):
             return {"enabled": True, "shared-pages": 16, "devices": []}
         if cmd == "x-query-shared-pool":
             return {"held-bytes": 0, "pooled-bytes": 0, "exits": 0}
+        if cmd == "query-cpus-fast":
+            return [{"cpu-index": 0, "thread-id": self.vcpu.native_id}]
         if cmd == "query-stats":
             return [{"stats": [{"name": "exits", "value": 5},
                                {"name": "hypercalls", "value": 1}]}]
@@ -127,17 +150,21 @@ class HotbenchTest(unittest.TestCase):
                 text=True, timeout=100)
             took = time.monotonic() - t0
             guest.stop.set()
+            qemu.vcpu.stop.set()
             with open(os.path.join(out, "summary.json")) as f:
                 summary = json.load(f)
             files = sorted(os.listdir(out))
-            gs = []
+            gs, host = [], []
             if "guest.csv" in files:
                 with open(os.path.join(out, "guest.csv")) as f:
                     gs = list(csv.DictReader(f))
-            return p, took, summary, files, qemu.commands, gs
+            if "host.csv" in files:
+                with open(os.path.join(out, "host.csv")) as f:
+                    host = list(csv.DictReader(f))
+            return p, took, summary, files, qemu.commands, gs, host
 
     def test_complete_run(self):
-        p, took, summary, files, cmds, gs = self.run_bench(silent=False)
+        p, took, summary, files, cmds, gs, host = self.run_bench(False)
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertIn("hotbench: virtio-blk: 2/2 disks ok", p.stdout)
         self.assertNotIn("l2-silent", files)
@@ -154,9 +181,20 @@ class HotbenchTest(unittest.TestCase):
         self.assertIn("device_add", cmds)
         self.assertIn("device_del", cmds)
         self.assertNotIn("quit", cmds)
+        # The spinning vCPU's time is QEMU's vCPU user time; no L2 ran.
+        self.assertGreaterEqual(len(host), 3)
+        cpu = {k: int(host[-1][k]) - int(host[0][k])
+               for k in ("l1_guest_ms", "qemu_vcpu_user_ms",
+                         "qemu_vcpu_sys_ms", "qemu_io_ms", "l1_idle_ms")}
+        secs = float(host[-1]["t"]) - float(host[0]["t"])
+        self.assertGreater(cpu["qemu_vcpu_user_ms"], 200 * secs, cpu)
+        self.assertLess(cpu["qemu_io_ms"], cpu["qemu_vcpu_user_ms"], cpu)
+        self.assertLess(cpu["qemu_vcpu_sys_ms"], cpu["qemu_vcpu_user_ms"],
+                        cpu)
+        self.assertEqual(cpu["l1_guest_ms"], 0, cpu)
 
     def test_silent_guest(self):
-        p, took, summary, files, cmds, _ = self.run_bench(silent=True)
+        p, took, summary, files, cmds, _, _ = self.run_bench(True)
         self.assertEqual(p.returncode, 4, p.stdout)
         self.assertIn("l2-silent", files)
         self.assertIn("nothing from the guest for 10 s", summary["error"])

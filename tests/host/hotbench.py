@@ -21,7 +21,9 @@ on every disk with a serial "bn..."; its lines go to DATAFILE, vmrun
 From step 1 on, once a second: x-query-dma-guard (shared pages,
 violations), x-query-shared-pool (held and pooled bytes, exits), and KVM's
 exits, hypercalls, some of the exits' reasons and the interrupts injected
-(query-stats, Sampler.STATS).  Every line the guest sends is kept with the
+(query-stats, Sampler.STATS), and where L1's CPU time went (class CPU:
+L2 running, QEMU's vCPU threads in user space and in the kernel, QEMU's
+other threads, the rest of L1, idle).  Every line the guest sends is kept with the
 time it arrived here, so that the guest's samples and the host's share one
 clock: seconds since "ready=".
 
@@ -68,9 +70,12 @@ class Sampler:
     # irq_injections counts interrupts delivered into the guest.
     STATS = ("exits", "hypercalls", "halt_exits", "irq_exits", "io_exits",
              "mmio_exits", "irq_injections")
+    # Where L1's CPU time goes, in ms since L1 booted (CPU.read()).
+    CPU = ("l1_guest_ms", "qemu_vcpu_user_ms", "qemu_vcpu_sys_ms",
+           "qemu_io_ms", "l1_other_ms", "l1_idle_ms")
     FIELDS = (("t", "guard_shared_bytes", "guard_violations",
                "pool_held_bytes", "pool_pooled_bytes", "pool_exits") +
-              tuple("kvm_" + n for n in STATS) + ("shared_bytes",))
+              tuple("kvm_" + n for n in STATS) + ("shared_bytes",) + CPU)
 
     def __init__(self, q, t0):
         self.q = q
@@ -78,6 +83,7 @@ class Sampler:
         self.rows = []
         self.errors = {}
         self.gone = False
+        self.cpu = None
 
     def query(self, name, cmd, args=None):
         if self.gone:
@@ -119,8 +125,69 @@ class Sampler:
         # count) plus grants held.
         row["shared_bytes"] = (row.get("guard_shared_bytes", 0) +
                                row.get("pool_held_bytes", 0))
+        if self.cpu is None:
+            cpus = self.query("cpus", "query-cpus-fast")
+            if cpus:
+                self.cpu = CPU([c["thread-id"] for c in cpus])
+        if self.cpu is not None:
+            try:
+                row.update(self.cpu.read())
+            except (OSError, ValueError, IndexError) as e:
+                self.errors.setdefault("cpu", str(e))
         self.rows.append(row)
         return row
+
+
+class CPU:
+    """L1's CPU time, split by who spent it, from /proc (USER_HZ ticks, so
+    10 ms steps; the differences over a run are what count).
+
+    l1_guest_ms        L2 running (the "guest" column of /proc/stat)
+    qemu_vcpu_user_ms  QEMU's vCPU threads in user space, L2 not running:
+                       the devices emulated there (port I/O, MMIO)
+    qemu_vcpu_sys_ms   QEMU's vCPU threads in L1's kernel: KVM's exit
+                       handling, and their system calls
+    qemu_io_ms         QEMU's other threads (main loop, block I/O workers),
+                       user and system, threads that ended included
+    l1_other_ms        L1's busy time outside QEMU (this sampler, kernel
+                       threads, interrupts)
+    l1_idle_ms         L1 idle (idle and iowait)
+    """
+
+    def __init__(self, vcpus):
+        self.vcpus = vcpus
+        with open("/proc/%d/status" % vcpus[0]) as f:
+            self.pid = int(next(ln.split()[1] for ln in f
+                                if ln.startswith("Tgid:")))
+        self.ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def task(path):
+        """utime, stime and guest_time of a /proc/.../stat."""
+        with open(path) as f:
+            # The command name is in parentheses and may hold spaces.
+            f = f.read().rpartition(")")[2].split()
+        return int(f[11]), int(f[12]), int(f[40])
+
+    def read(self):
+        with open("/proc/stat") as f:
+            c = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal guest guest_nice;
+        # user and nice include guest and guest_nice.
+        busy = sum(c[:3]) + sum(c[5:8])
+        idle = c[3] + c[4]
+        guest = c[8] + c[9]
+        pu, ps, pg = self.task("/proc/%d/stat" % self.pid)
+        vu = vs = vg = 0
+        for tid in self.vcpus:
+            u, s, g = self.task("/proc/%d/task/%d/stat" % (self.pid, tid))
+            vu, vs, vg = vu + u, vs + s, vg + g
+        return {"l1_guest_ms": round(guest * self.ms),
+                "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
+                "qemu_vcpu_sys_ms": round(vs * self.ms),
+                "qemu_io_ms": round((pu + ps - vu - vs) * self.ms),
+                "l1_other_ms": round((busy - pu - ps) * self.ms),
+                "l1_idle_ms": round(idle * self.ms)}
 
 
 def parse_kv(text):
