@@ -128,6 +128,7 @@ class Run:
         self.io = read_csv(os.path.join(d, "io.csv"))
         self.iops = read_csv(os.path.join(d, "iops.csv"))
         self.disks = read_csv(os.path.join(d, "disks.csv"))
+        self.profile = read_csv(os.path.join(d, "profile.csv"))
         self.keys = data_keys(os.path.join(d, "l2-data"))
         try:
             with open(os.path.join(d, "summary.json")) as f:
@@ -276,8 +277,44 @@ def plot(runs, outdir):
     return None
 
 
+def profile_table(runs, st, top=12):
+    """The guest kernel's tick profile under load: the TOP functions of
+    each variant, in ticks per 1000 verified transfers."""
+    prof = {}
+    for r in runs:
+        ticks = {k[len("prof."):]: num(v) for k, v in r.keys.items()
+                 if k.startswith("prof.") and num(v) is not None}
+        if ticks.get("ticks") and st[r.variant].get("ops"):
+            prof[r.variant] = ticks
+    if not prof:
+        return []
+    per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
+    funcs = set()
+    for v, ticks in prof.items():
+        funcs.update(sorted((f for f in ticks if f != "ticks"),
+                            key=lambda f: -ticks[f])[:top])
+    funcs = sorted(funcs, key=lambda f: -max(
+        prof[v].get(f, 0) * per_k[v] for v in prof))
+    have = [(v, label) for v, label in VARIANTS if v in prof]
+    L = ["The guest kernel's tick profile over the same load (`profile=2`, "
+         "/proc/profile, tests/guest/kprofile.sh): ticks per 1000 verified "
+         "transfers, where the kernel was when a CPU's timer ticked (a tick "
+         "is 4 ms of one CPU at HZ=250; idle and time waiting for the host "
+         "count where they happened). The top %d functions of each variant; "
+         "a function outside a variant's top 30 shows as \"-\"." % top, "",
+         "| function | " + " | ".join(label for _, label in have) + " |",
+         "|---|" + "---|" * len(have)]
+    for f in ["ticks"] + funcs:
+        L.append("| %s | %s |" % (
+            "all kernel ticks" if f == "ticks" else "`%s`" % f,
+            " | ".join("%.1f" % (prof[v][f] * per_k[v])
+                       if f in prof[v] else "-" for v, _ in have)))
+    L.append("")
+    return L
+
+
 def write_raw(runs, outdir):
-    for name in ("host", "guest", "io", "iops", "disks"):
+    for name in ("host", "guest", "io", "iops", "disks", "profile"):
         fields = ["kind", "variant"]
         rows = []
         for r in runs:
@@ -286,6 +323,8 @@ def write_raw(runs, outdir):
                     if k not in fields:
                         fields.append(k)
                 rows.append(dict(row, kind=r.kind, variant=r.variant))
+        if name == "profile" and not rows:
+            continue
         with open(os.path.join(outdir, name + ".csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields)
             w.writeheader()
@@ -390,12 +429,16 @@ def main():
             "outside L2, in user space (devices emulated there) and in the "
             "kernel (KVM); QEMU's other threads (main loop, block I/O); the "
             "rest of L1; idle."))
+        L += profile_table(kr, st)
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
           if not perr else "No plot: %s." % perr, "",
           "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "
           "[guest.csv](%s/guest.csv) (the guest's bounce-buffer state), "
           "[io.csv](%s/io.csv) and [iops.csv](%s/iops.csv) (ioload), "
-          "[disks.csv](%s/disks.csv) (per disk)." % ((rel,) * 5), ""]
+          "[disks.csv](%s/disks.csv) (per disk)%s." % ((rel,) * 5 + (
+              ", [profile.csv](%s/profile.csv) (the guest kernel's tick "
+              "profile)" % rel if any(r.profile for r in runs) else "",)),
+          ""]
     with open(opts.outmd, "w") as f:
         f.write("\n".join(L))
     print("bench-report: %s (%d runs%s)" % (

@@ -6,7 +6,8 @@ on a Unix socket) and a guest data channel written by the test.
 
 - A guest that samples to the end: every disk plugged and removed, exit 0,
   the CSV files written; the CPU time of the fake QEMU's one "vCPU" thread,
-  which spins, lands in host.csv's qemu_vcpu_user_ms and not elsewhere.
+  which spins, lands in host.csv's qemu_vcpu_user_ms and not elsewhere;
+  the guest's prof. lines become profile.csv.
 - A guest that goes silent after "ready=" (the test bed's lost wake-up):
   hotbench.py gives up after --silent seconds, writes l2-silent, asks QEMU
   to quit and exits 4, well before its --timeout.
@@ -122,6 +123,10 @@ class Guest(threading.Thread):
         self.put("quiesced=2.0 10 5120 0 0")
         for s in range(self.disks):
             self.put("disk.bn%d=5 3 2 2560 0 0 0" % s)
+        for f, t in (("default_idle", 40), ("memcpy_orig", 7),
+                     ("swiotlb_bounce.isra.0", 3)):
+            self.put("prof.%s=%d" % (f, t))
+        self.put("prof.ticks=55")
         while not self.stop.wait(0.5):
             t += 1
             # Only what changed: 4K.used once, shared_pages never.
@@ -154,13 +159,18 @@ class HotbenchTest(unittest.TestCase):
             with open(os.path.join(out, "summary.json")) as f:
                 summary = json.load(f)
             files = sorted(os.listdir(out))
-            gs, host = [], []
+            gs, host, prof = [], [], []
             if "guest.csv" in files:
                 with open(os.path.join(out, "guest.csv")) as f:
                     gs = list(csv.DictReader(f))
             if "host.csv" in files:
                 with open(os.path.join(out, "host.csv")) as f:
                     host = list(csv.DictReader(f))
+            if "profile.csv" in files:
+                with open(os.path.join(out, "profile.csv")) as f:
+                    prof = [(r["function"], r["ticks"])
+                            for r in csv.DictReader(f)]
+            self.prof = prof
             return p, took, summary, files, qemu.commands, gs, host
 
     def test_complete_run(self):
@@ -192,6 +202,11 @@ class HotbenchTest(unittest.TestCase):
         self.assertLess(cpu["qemu_vcpu_sys_ms"], cpu["qemu_vcpu_user_ms"],
                         cpu)
         self.assertEqual(cpu["l1_guest_ms"], 0, cpu)
+        # The guest's tick profile, most ticks first, and its total.
+        self.assertEqual(self.prof, [("default_idle", "40"),
+                                     ("memcpy_orig", "7"),
+                                     ("swiotlb_bounce.isra.0", "3")])
+        self.assertEqual(summary["prof_ticks"], 55)
 
     def test_silent_guest(self):
         p, took, summary, files, cmds, _, _ = self.run_bench(True)

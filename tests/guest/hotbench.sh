@@ -19,6 +19,11 @@
 #                           and "cpu.STATE", the CPUs' time in USER_HZ
 #                           ticks (/proc/stat: user, system, irq,
 #                           softirq, idle, iowait)
+#   prof.FUNCTION=TICKS,    the kernel's tick profile over the same
+#   prof.ticks=TICKS        stretch, when the kernel has one (profile= on
+#                           the command line, tests/guest/kprofile.sh):
+#                           the 30 functions with the most ticks, and the
+#                           ticks in the kernel in all
 #   gs=T KEY=VALUE...       once a second, from T (guest uptime) on, each
 #                           KEY only when its VALUE changed since the
 #                           last gs= line (the first has them all):
@@ -157,13 +162,23 @@ report_start
 (while :; do sample; sleep 1; done) &
 sampler=$!
 irq_counts >/tmp/irq.start
+# A write sets the tick profile's counts to zero.
+[ -w /proc/profile ] && echo >/proc/profile
 report "ready=1"
 /test/ioload -p bn -n "$want" -r "$run" -w "$limit" -o $data
 st=$?
 irq_counts >/tmp/irq.end
+# kprofile.sh copies the profile first thing, then sorts it out.
+/test/kprofile.sh 30 >/tmp/prof 2>/dev/null || : >/tmp/prof
 report "ioload=$st"
 awk 'FNR == NR { a[$1] = $2; next } { print "irq." $1 "=" $2 - a[$1] }' \
 	/tmp/irq.start /tmp/irq.end | sort | while read -r l; do report "$l"; done
+while read -r t f; do
+	case $f in
+	'(all)') report "prof.ticks=$t" ;;
+	*) report "prof.$f=$t" ;;
+	esac
+done </tmp/prof
 
 t=0
 while [ "$(present)" -gt 0 ] && [ $t -lt $((limit * 5)) ]; do

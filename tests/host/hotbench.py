@@ -31,8 +31,10 @@ OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
 samples, each row whole, though a gs= line carries only the values that
 changed), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
-completed I/O, its totals) and summary.json (with quiesced_t, when
-quiesced= came).
+completed I/O, its totals), profile.csv (the guest kernel's tick profile
+under load, its top functions, when the kernel has one: profile= on its
+command line) and summary.json (with quiesced_t, when quiesced= came, and
+prof_ticks, the profile's ticks in all).
 
 The guest sends a sample every second.  When nothing at all has come from
 it for --silent seconds after "ready=", the run is lost: its sampler sleeps
@@ -369,6 +371,16 @@ def main():
     write_csv(os.path.join(opts.out, "io.csv"),
               ("t", "guest_t", "ops", "bytes", "errors", "vfail", "disks"), io)
     write_csv(os.path.join(opts.out, "iops.csv"), ("t", "serial", "ops"), iops)
+    # The guest kernel's tick profile under load, when it had one.
+    prof = sorted(((k[len("prof."):], int(v)) for k, v in guest.keys.items()
+                   if k.startswith("prof.") and k != "prof.ticks" and
+                   v.isdigit()), key=lambda x: -x[1])
+    if prof:
+        write_csv(os.path.join(opts.out, "profile.csv"),
+                  ("function", "ticks"),
+                  [{"function": f, "ticks": t} for f, t in prof])
+    if guest.keys.get("prof.ticks", "").isdigit():
+        summary["prof_ticks"] = int(guest.keys["prof.ticks"])
 
     # Per disk: device_add to the first completed I/O, seen from here.
     rows = []

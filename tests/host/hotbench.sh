@@ -54,7 +54,9 @@ sock=/tmp/l2-hotbench.qmp
 # bench_attempt DIR: one L2 run of $kind and $variant; nested.sh's status.
 bench_attempt() {
 	local pid kernel=${L2_KERNEL:-$GUEST_KERNEL}
-	local append="cc_emulation kunit.enable=0 loglevel=5"
+	# profile=2: the guest kernel's tick profile, 4-byte buckets
+	# (tests/guest/kprofile.sh).
+	local append="cc_emulation kunit.enable=0 loglevel=5 profile=2"
 	local -a env=(L2_DMA_GUARD=1 L2_QMP=$sock L2_SILENT=1 L2_HOTPLUG_PORTS=$((n - 1))
 		L2_TIMEOUT=$((300 + 30 * n + load + settle)))
 	rm -f "$sock"
