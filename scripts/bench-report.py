@@ -281,13 +281,16 @@ def profile_table(runs, st, top=12):
     """The guest kernel's tick profile under load: the TOP functions of
     each variant, in ticks per 1000 verified transfers."""
     prof = {}
+    errors = ["%s: %s" % (r.variant, r.keys["prof.error"]) for r in runs
+              if "prof.error" in r.keys]
     for r in runs:
         ticks = {k[len("prof."):]: num(v) for k, v in r.keys.items()
                  if k.startswith("prof.") and num(v) is not None}
         if ticks.get("ticks") and st[r.variant].get("ops"):
             prof[r.variant] = ticks
     if not prof:
-        return []
+        return (["The guest kernel's tick profile could not be read: %s." %
+                 "; ".join(errors), ""] if errors else [])
     per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
     funcs = set()
     for v, ticks in prof.items():
@@ -304,6 +307,8 @@ def profile_table(runs, st, top=12):
          "a function outside a variant's top 30 shows as \"-\"." % top, "",
          "| function | " + " | ".join(label for _, label in have) + " |",
          "|---|" + "---|" * len(have)]
+    if errors:
+        L[0] += " Not read: %s." % "; ".join(errors)
     for f in ["ticks"] + funcs:
         L.append("| %s | %s |" % (
             "all kernel ticks" if f == "ticks" else "`%s`" % f,

@@ -3,7 +3,8 @@
 """Unit tests for tests/guest/kprofile.sh, run by `make test` (tier
 "harness"), under busybox as in the guest: a made-up tick profile and
 kallsyms, with a run of equal nonzero lines (which od prints as "*"), a
-data symbol between two functions, and a profile with no ticks.
+data symbol between two functions, a step that does not fit the text, and
+a profile with no ticks.
 """
 import os
 import shutil
@@ -23,11 +24,12 @@ SYMS = [(0x0, "T", "_stext"), (0x100, "t", "foo"), (0x150, "D", "data"),
 
 
 def profile(shift, hits, nbuckets=0x800):
-    """The bytes of /proc/profile: SHIFT, then the count of each bucket."""
+    """The bytes of /proc/profile: the step (2^SHIFT bytes), then the
+    count of each bucket."""
     counts = [0] * nbuckets
     for b, n in hits.items():
         counts[b] = n
-    return struct.pack("<%dI" % (nbuckets + 1), shift, *counts)
+    return struct.pack("<%dI" % (nbuckets + 1), 1 << shift, *counts)
 
 
 class KprofileTest(unittest.TestCase):
@@ -74,6 +76,14 @@ class KprofileTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.splitlines(),
                          ["6 bar", "4 _stext", "10 (all)"])
+
+    def test_wrong_span(self):
+        # 0x800 counts of 16 bytes are not the 0x2000 bytes of text: a
+        # profile read with the wrong step would give wrong functions.
+        p = self.run_kprofile(5, profile(4, {0x40: 1}))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("do not span _stext to _etext", p.stderr)
 
     def test_no_ticks(self):
         p = self.run_kprofile(5, profile(2, {}))

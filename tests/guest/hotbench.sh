@@ -23,7 +23,8 @@
 #   prof.ticks=TICKS        stretch, when the kernel has one (profile= on
 #                           the command line, tests/guest/kprofile.sh):
 #                           the 30 functions with the most ticks, and the
-#                           ticks in the kernel in all
+#                           ticks in the kernel in all; prof.error=MESSAGE
+#                           when kprofile.sh could not read it
 #   gs=T KEY=VALUE...       once a second, from T (guest uptime) on, each
 #                           KEY only when its VALUE changed since the
 #                           last gs= line (the first has them all):
@@ -169,7 +170,7 @@ report "ready=1"
 st=$?
 irq_counts >/tmp/irq.end
 # kprofile.sh copies the profile first thing, then sorts it out.
-/test/kprofile.sh 30 >/tmp/prof 2>/dev/null || : >/tmp/prof
+/test/kprofile.sh 30 >/tmp/prof 2>/tmp/prof.err || : >/tmp/prof
 report "ioload=$st"
 awk 'FNR == NR { a[$1] = $2; next } { print "irq." $1 "=" $2 - a[$1] }' \
 	/tmp/irq.start /tmp/irq.end | sort | while read -r l; do report "$l"; done
@@ -179,6 +180,7 @@ while read -r t f; do
 	*) report "prof.$f=$t" ;;
 	esac
 done </tmp/prof
+[ -s /tmp/prof.err ] && report "prof.error=$(head -n 1 /tmp/prof.err)"
 
 t=0
 while [ "$(present)" -gt 0 ] && [ $t -lt $((limit * 5)) ]; do

@@ -4,16 +4,17 @@
 # kprofile.sh N [PROFILE [KALLSYMS]]: the N kernel functions with the most
 # profiling ticks in the kernel's tick profile (CONFIG_PROFILING and
 # "profile=SHIFT" on the command line: PROFILE, by default /proc/profile,
-# holds SHIFT as its first 32-bit word and then one 32-bit count per
-# 2^SHIFT bytes of kernel text from _stext; a write to /proc/profile sets
-# the counts to zero).  Each tick of a CPU that was in the kernel counts
+# holds the step, 2^SHIFT, as its first 32-bit word and then one 32-bit
+# count per step bytes of kernel text from _stext to _etext; a write to
+# /proc/profile sets the counts to zero).  Each tick of a CPU that was in the kernel counts
 # once, where it was, so a function's ticks are its share of the
 # kernel's time, time waiting for the host included.
 #
 # Prints "TICKS FUNCTION" lines, most first, then "TICKS (all)", the
 # ticks of every function.  Functions come from KALLSYMS (by default
 # /proc/kallsyms; text symbols, in address order).  Exit status 1 when
-# PROFILE cannot be read or has no ticks.
+# PROFILE cannot be read, has no ticks, or does not span _stext to _etext
+# (then with a message on standard error).
 #
 # Runs in the guest under busybox: od(1) prints runs of equal lines of
 # PROFILE (mostly zeros) once, so awk sees only the counted stretches.
@@ -38,7 +39,7 @@ od -Ad -t u4 -w16 $tmp | awk -v syms="$syms" -v allf=$tmp.all '
 		for (i = 1; i <= nv; i++) {
 			w = off / 4 + i - 1
 			if (w == 0)
-				shift = vals[i]
+				step = vals[i]
 			else if (vals[i] > 0)
 				hits[w - 1] += vals[i]
 		}
@@ -52,6 +53,8 @@ od -Ad -t u4 -w16 $tmp | awk -v syms="$syms" -v allf=$tmp.all '
 			a = hex(substr(f[1], length(f[1]) - 7))
 			if (f[3] == "_stext")
 				stext = a
+			if (f[3] == "_etext")
+				etext = a
 			addr[ns] = a
 			name[ns] = f[3]
 			ns++
@@ -62,7 +65,13 @@ od -Ad -t u4 -w16 $tmp | awk -v syms="$syms" -v allf=$tmp.all '
 		}
 	}
 	$1 == "*" { rep = 1; next }
-	NF < 2 { next }
+	# The last line: the size of PROFILE.
+	NF == 1 {
+		size = $1
+		sub(/^0+/, "", size)
+		size += 0
+		next
+	}
 	{
 		# A decimal offset, whose leading zeros busybox awk would read
 		# as octal.
@@ -87,11 +96,17 @@ od -Ad -t u4 -w16 $tmp | awk -v syms="$syms" -v allf=$tmp.all '
 	END {
 		if (bad)
 			exit 2
-		# 2^shift, without the math library busybox may lack.
-		for (m = 1; shift > 0; shift--)
-			m *= 2
+		# One count per step bytes from _stext to _etext.
+		text = (size / 4 - 1) * step
+		if (!step || (etext && (text > etext - stext ||
+					text + step <= etext - stext))) {
+			printf "kprofile: %d counts of %d bytes do not span " \
+			       "_stext to _etext (%d bytes)\n", size / 4 - 1,
+			       step, etext - stext >"/dev/stderr"
+			exit 3
+		}
 		for (b in hits) {
-			a = stext + b * m
+			a = stext + b * step
 			# The last symbol at or below a.
 			lo = 0
 			hi = ns - 1

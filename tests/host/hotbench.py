@@ -34,7 +34,7 @@ second), disks.csv (per disk: when it was plugged, device_add to its first
 completed I/O, its totals), profile.csv (the guest kernel's tick profile
 under load, its top functions, when the kernel has one: profile= on its
 command line) and summary.json (with quiesced_t, when quiesced= came, and
-prof_ticks, the profile's ticks in all).
+prof_ticks, the profile's ticks in all, or prof_error).
 
 The guest sends a sample every second.  When nothing at all has come from
 it for --silent seconds after "ready=", the run is lost: its sampler sleeps
@@ -381,6 +381,8 @@ def main():
                   [{"function": f, "ticks": t} for f, t in prof])
     if guest.keys.get("prof.ticks", "").isdigit():
         summary["prof_ticks"] = int(guest.keys["prof.ticks"])
+    if "prof.error" in guest.keys:
+        summary["prof_error"] = guest.keys["prof.error"]
 
     # Per disk: device_add to the first completed I/O, seen from here.
     rows = []
