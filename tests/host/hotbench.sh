@@ -23,7 +23,8 @@
 # consoles and the guest's data; OUTDIR/results one line per check:
 #
 #   bench-KIND-VARIANT   the run went through: L2 up, every disk plugged
-#                        and removed, the guest's samples and totals out
+#                        and removed, the guest's samples, totals and
+#                        kernel profile out
 #                        (its I/O errors, verification failures, guard
 #                        violations and console problems are reported,
 #                        not judged: the fixed pool is expected to run out)
@@ -98,9 +99,12 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 print(max([int(r["guard_violations"] or 0) for r in rows] or [0]))' "$dir/host.csv" 2>/dev/null)
 		errs=$(echo "$q" | cut -d' ' -f4) vfail=$(echo "$q" | cut -d' ' -f5)
 		detail="$(val "$dir" kernel); $ok/$n disks clean; I/O errors ${errs:-?}, verification failures ${vfail:-?}, guard violations ${viol:-?}, 'swiotlb buffer is full' ${full:-0}; $(grep '^hotbench: ' "$dir/hotbench.out" | cut -d: -f3- | head -n 1)${splats:+; console: ${splats:0:100}}$retried"
+		ticks=$(val "$dir" prof.ticks)
+		detail="$detail; kernel profile: ${ticks:-no} ticks$(val "$dir" prof.error | sed 's/.\+/ (&)/')"
 		went=fail
 		[ -n "$q" ] && [ "$(val "$dir" removed)" = 0 ] && [ "$(val "$dir" done)" = 1 ] &&
-			[ -s "$dir/host.csv" ] && [ -s "$dir/guest.csv" ] && went=pass
+			[ -s "$dir/host.csv" ] && [ -s "$dir/guest.csv" ] && [ "${ticks:-0}" -gt 0 ] &&
+			went=pass
 		[ "$went" = pass ] || detail="nested.sh exit $rc, quiesced='$q' removed='$(val "$dir" removed)' done='$(val "$dir" done)'; $detail"
 		check "bench-$kind-$variant" $went "$detail"
 		if [ "$variant" = cc-grants ]; then
