@@ -52,7 +52,7 @@ PER_K = (("VM exits", "host.kvm_exits", 1),
          ("SCHED", "irq.sirq.SCHED", 1),
          ("guest CPU ms: user", "irq.cpu.user", 10),
          ("system", "irq.cpu.system", 10), ("softirq", "irq.cpu.softirq", 10),
-         ("idle", "irq.cpu.idle", 10))
+         ("idle", "irq.cpu.idle", 10), ("steal", "irq.cpu.steal", 10))
 # L1's CPU time per 1000 verified transfers under load, in ms (hotbench.py's
 # class CPU).
 L1_CPU = (("L2 running", "host.l1_guest_ms", 1),

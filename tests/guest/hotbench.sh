@@ -18,7 +18,7 @@
 #                           "sirq.NAME" for each row of /proc/softirqs;
 #                           and "cpu.STATE", the CPUs' time in USER_HZ
 #                           ticks (/proc/stat: user, system, irq,
-#                           softirq, idle, iowait)
+#                           softirq, idle, iowait, steal)
 #   prof.FUNCTION=TICKS,    the kernel's tick profile over the same
 #   prof.ticks=TICKS        stretch, when the kernel has one (profile= on
 #                           the command line, tests/guest/kprofile.sh):
@@ -135,8 +135,8 @@ present() {
 irq_counts() {
 	awk 'FILENAME == "/proc/stat" {
 		if ($1 == "cpu") {
-			split("user nice system idle iowait irq softirq", st)
-			for (i = 1; i <= 7; i++)
+			split("user nice system idle iowait irq softirq steal", st)
+			for (i = 1; i <= 8; i++)
 				t["cpu." st[i]] = $(i + 1)
 		}
 		next
