@@ -281,12 +281,13 @@ def profile_table(runs, st, top=12):
     """The guest kernel's tick profile under load: the TOP functions of
     each variant, in ticks per 1000 verified transfers."""
     prof = {}
-    errors = ["%s: %s" % (r.variant, r.keys["prof.error"]) for r in runs
-              if "prof.error" in r.keys]
+    errors = ["%s: %s" % (r.variant, r.summary["prof_error"]) for r in runs
+              if "prof_error" in r.summary]
     for r in runs:
-        ticks = {k[len("prof."):]: num(v) for k, v in r.keys.items()
-                 if k.startswith("prof.") and num(v) is not None}
-        if ticks.get("ticks") and st[r.variant].get("ops"):
+        # hotbench.py's profile.csv and summary.json's prof_ticks.
+        ticks = {row["function"]: num(row["ticks"]) for row in r.profile}
+        ticks["ticks"] = r.summary.get("prof_ticks")
+        if ticks["ticks"] and st[r.variant].get("ops"):
             prof[r.variant] = ticks
     if not prof:
         return (["The guest kernel's tick profile could not be read: %s." %

@@ -170,11 +170,10 @@ class HotbenchTest(unittest.TestCase):
                 with open(os.path.join(out, "profile.csv")) as f:
                     prof = [(r["function"], r["ticks"])
                             for r in csv.DictReader(f)]
-            self.prof = prof
-            return p, took, summary, files, qemu.commands, gs, host
+            return p, took, summary, files, qemu.commands, gs, host, prof
 
     def test_complete_run(self):
-        p, took, summary, files, cmds, gs, host = self.run_bench(False)
+        p, took, summary, files, cmds, gs, host, prof = self.run_bench(False)
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertIn("hotbench: virtio-blk: 2/2 disks ok", p.stdout)
         self.assertNotIn("l2-silent", files)
@@ -203,13 +202,13 @@ class HotbenchTest(unittest.TestCase):
                         cpu)
         self.assertEqual(cpu["l1_guest_ms"], 0, cpu)
         # The guest's tick profile, most ticks first, and its total.
-        self.assertEqual(self.prof, [("default_idle", "40"),
-                                     ("memcpy_orig", "7"),
-                                     ("swiotlb_bounce.isra.0", "3")])
+        self.assertEqual(prof, [("default_idle", "40"),
+                                ("memcpy_orig", "7"),
+                                ("swiotlb_bounce.isra.0", "3")])
         self.assertEqual(summary["prof_ticks"], 55)
 
     def test_silent_guest(self):
-        p, took, summary, files, cmds, _, _ = self.run_bench(True)
+        p, took, summary, files, cmds, _, _, _ = self.run_bench(True)
         self.assertEqual(p.returncode, 4, p.stdout)
         self.assertIn("l2-silent", files)
         self.assertIn("nothing from the guest for 10 s", summary["error"])
