@@ -99,7 +99,7 @@ attempts() {
 		[ -n "$marker" ] && grep -q "^$marker=" "$dir/l2-data" 2>/dev/null && when=after
 		mkdir -p "$dir/attempt$tries"
 		mv "$dir"/l2-* "$dir"/nested.out "$dir"/qmp.* "$dir"/*.json "$dir"/*.rss \
-			"$dir"/*.out "$dir/attempt$tries/" 2>/dev/null
+			"$dir"/*.out "$dir"/*.csv "$dir/attempt$tries/" 2>/dev/null
 		retried="; attempt $((tries + 1)), the one before lost L2${marker:+ $when '$marker='}: $(l2_loss "$dir/attempt$tries")"
 		echo "$who: L2 lost${marker:+ $when '$marker='} in $run attempt $tries (exit $rc); trying again"
 		tries=$((tries + 1))
