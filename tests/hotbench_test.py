@@ -25,15 +25,22 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOTBENCH = os.path.join(HERE, "host", "hotbench.py")
+sys.path.insert(0, os.path.join(HERE, "host"))
+import hotbench  # noqa: E402
 
 
-class Spinner(threading.Thread):
-    """The fake QEMU's vCPU thread: busy in user space until stopped."""
+class VCPU(threading.Thread):
+    """A fake QEMU's vCPU thread: runs until stop is set; started is set
+    once it runs."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.stop = threading.Event()
         self.started = threading.Event()
+
+
+class Spinner(VCPU):
+    """Busy in user space until stopped."""
 
     def run(self):
         self.started.set()
@@ -43,31 +50,56 @@ class Spinner(threading.Thread):
                 n += 1
 
 
+class Idler(VCPU):
+    """Asleep until stopped."""
+
+    def run(self):
+        self.started.set()
+        self.stop.wait()
+
+
 class FakeQEMU(threading.Thread):
     """Answers hotbench.py's QMP commands; DEVICE_DELETED follows each
-    device_del.  Keeps every command it was sent.  Its one vCPU is a
-    Spinner."""
+    device_del.  Keeps every command it was sent.  Its vCPU 1 is a
+    Spinner, its vCPU 0 an Idler."""
 
     def __init__(self, path):
         super().__init__(daemon=True)
         self.commands = []
         self.vcpu = Spinner()
-        self.vcpu.start()
-        self.vcpu.started.wait()
+        self.idle = Idler()
+        for t in (self.vcpu, self.idle):
+            t.start()
+            t.started.wait()
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.srv.bind(path)
         self.srv.listen(1)
 
     def answer(self, cmd, args):
         if cmd == "x-query-dma-guard":
+            # A main loop that takes its time: hotbench.py's qmp_ms.
+            time.sleep(0.2)
             return {"enabled": True, "shared-pages": 16, "devices": []}
         if cmd == "x-query-shared-pool":
             return {"held-bytes": 0, "pooled-bytes": 0, "exits": 0}
         if cmd == "query-cpus-fast":
-            return [{"cpu-index": 0, "thread-id": self.vcpu.native_id}]
+            # Not in cpu-index order.
+            return [{"cpu-index": 1, "thread-id": self.vcpu.native_id,
+                     "qom-path": "/machine/unattached/device[1]"},
+                    {"cpu-index": 0, "thread-id": self.idle.native_id,
+                     "qom-path": "/machine/unattached/device[0]"}]
         if cmd == "query-stats":
-            return [{"stats": [{"name": "exits", "value": 5},
-                               {"name": "hypercalls", "value": 1}]}]
+            # Also a vCPU that query-cpus-fast did not name: in the sums
+            # only.
+            return [{"qom-path": "/machine/unattached/device[0]",
+                     "stats": [{"name": "exits", "value": 7},
+                               {"name": "signal_exits", "value": 3}]},
+                    {"qom-path": "/machine/unattached/device[1]",
+                     "stats": [{"name": "exits", "value": 5},
+                               {"name": "mmio_exits", "value": 2},
+                               {"name": "hypercalls", "value": 1}]},
+                    {"qom-path": "/machine/peripheral/cpu9",
+                     "stats": [{"name": "exits", "value": 100}]}]
         return {}
 
     def run(self):
@@ -115,7 +147,7 @@ class Guest(threading.Thread):
             return
         for s in range(self.disks):
             self.put("up.bn%d=vd%c 1.0" % (s, ord("a") + s))
-            self.put("first.bn%d=1.0" % s)
+            self.put("first.bn%d=1.25" % s)
         t = 2
         # quiesced= once the host has plugged them all (--every 0).
         time.sleep(1)
@@ -156,24 +188,23 @@ class HotbenchTest(unittest.TestCase):
             took = time.monotonic() - t0
             guest.stop.set()
             qemu.vcpu.stop.set()
+            qemu.idle.stop.set()
             with open(os.path.join(out, "summary.json")) as f:
                 summary = json.load(f)
             files = sorted(os.listdir(out))
-            gs, host, prof = [], [], []
-            if "guest.csv" in files:
-                with open(os.path.join(out, "guest.csv")) as f:
-                    gs = list(csv.DictReader(f))
-            if "host.csv" in files:
-                with open(os.path.join(out, "host.csv")) as f:
-                    host = list(csv.DictReader(f))
-            if "profile.csv" in files:
-                with open(os.path.join(out, "profile.csv")) as f:
-                    prof = [(r["function"], r["ticks"])
-                            for r in csv.DictReader(f)]
-            return p, took, summary, files, qemu.commands, gs, host, prof
+            # Every CSV file, by name without ".csv": a list of rows.
+            tables = {}
+            for name in files:
+                if name.endswith(".csv"):
+                    with open(os.path.join(out, name)) as f:
+                        tables[name[:-4]] = list(csv.DictReader(f))
+            return p, took, summary, files, qemu.commands, tables
 
     def test_complete_run(self):
-        p, took, summary, files, cmds, gs, host, prof = self.run_bench(False)
+        p, took, summary, files, cmds, tables = self.run_bench(False)
+        gs, host = tables.get("guest", []), tables.get("host", [])
+        prof = [(r["function"], r["ticks"])
+                for r in tables.get("profile", [])]
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertIn("hotbench: virtio-blk: 2/2 disks ok", p.stdout)
         self.assertNotIn("l2-silent", files)
@@ -201,17 +232,58 @@ class HotbenchTest(unittest.TestCase):
         self.assertLess(cpu["qemu_vcpu_sys_ms"], cpu["qemu_vcpu_user_ms"],
                         cpu)
         self.assertEqual(cpu["l1_guest_ms"], 0, cpu)
+        # Each vCPU's own columns by its cpu-index: vCPU 1 spins, vCPU 0
+        # sleeps; their exits; nothing for vCPUs that are not there.
+        spun = {i: int(host[-1]["vcpu%d_user_ms" % i]) -
+                int(host[0]["vcpu%d_user_ms" % i]) for i in (0, 1)}
+        self.assertGreater(spun[1], 200 * secs, spun)
+        self.assertLess(spun[0], 20 * secs + 20, spun)
+        self.assertEqual({(r["vcpu0_exits"], r["vcpu0_signal_exits"],
+                           r["vcpu0_mmio_exits"], r["vcpu1_exits"],
+                           r["vcpu1_mmio_exits"], r["kvm_exits"],
+                           r["kvm_mmio_exits"]) for r in host},
+                         {("7", "3", "", "5", "2", "112", "2")})
+        self.assertEqual({r["vcpu2_exits"] + r["vcpu2_guest_ms"]
+                          for r in host}, {""})
+        # Each sample waited for the fake QEMU's 0.2 s answer to the
+        # guard query, which qmp_ms times and stats_ms does not.
+        qmp = [(int(r["qmp_ms"]), int(r["stats_ms"])) for r in host]
+        self.assertTrue(all(200 <= m < 5000 and s < 200 for m, s in qmp),
+                        qmp)
         # The guest's tick profile, most ticks first, and its total.
         self.assertEqual(prof, [("default_idle", "40"),
                                 ("memcpy_orig", "7"),
                                 ("swiotlb_bounce.isra.0", "3")])
         self.assertEqual(summary["prof_ticks"], 55)
+        # The hot-plugged disk's first transfer 0.25 s after ioload found
+        # it, on the guest's clock; device_add to first I/O on the host's.
+        # Neither for the disk the guest booted with.
+        disks = tables.get("disks", [])
+        self.assertEqual([r["serial"] for r in disks], ["bn0", "bn1"])
+        self.assertEqual(disks[0]["up_to_first_io"], "")
+        self.assertEqual(disks[0]["add_to_first_io"], "")
+        self.assertEqual(disks[1]["up_to_first_io"], "0.25")
+        self.assertNotEqual(disks[1]["add_to_first_io"], "")
+        self.assertIn("disk opened to first I/O: median 0.25 s, max 0.25 s",
+                      p.stdout)
+
+    def test_up_to_first(self):
+        keys = {"up.bn1": "vdb 2.5", "first.bn1": "3.75",
+                "up.bn2": "vdc", "first.bn2": "4.0",
+                "up.bn3": "vdd x", "first.bn3": "5.0",
+                "up.bn4": "vde 1.0"}
+        self.assertEqual(hotbench.up_to_first(keys, "bn1"), 1.25)
+        for s in ("bn2", "bn3", "bn4", "bn5"):
+            self.assertEqual(hotbench.up_to_first(keys, s), "", s)
 
     def test_silent_guest(self):
-        p, took, summary, files, cmds, _, _, _ = self.run_bench(True)
+        p, took, summary, files, cmds, tables = self.run_bench(True)
         self.assertEqual(p.returncode, 4, p.stdout)
         self.assertIn("l2-silent", files)
         self.assertIn("nothing from the guest for 10 s", summary["error"])
+        # The host's samples until then are kept.
+        self.assertIn("host.csv", files)
+        self.assertGreaterEqual(len(tables["host"]), 5)
         self.assertIn("quit", cmds)
         # Given up after --silent (10 s), not after --timeout (120 s).
         self.assertLess(took, 60)

@@ -20,18 +20,24 @@ on every disk with a serial "bn..."; its lines go to DATAFILE, vmrun
 
 From step 1 on, once a second: x-query-dma-guard (shared pages,
 violations), x-query-shared-pool (held and pooled bytes, exits), and KVM's
-exits, hypercalls, some of the exits' reasons and the interrupts injected
-(query-stats, Sampler.STATS), and where L1's CPU time went (class CPU:
-L2 running, QEMU's vCPU threads in user space and in the kernel, QEMU's
-other threads, the rest of L1, idle).  Every line the guest sends is kept with the
-time it arrived here, so that the guest's samples and the host's share one
-clock: seconds since "ready=".
+exits, hypercalls, some of the exits' reasons, the interrupts injected,
+its nested page faults and emulated instructions (query-stats,
+Sampler.STATS; some per vCPU as well); where L1's CPU time went (class
+CPU: L2 running, QEMU's vCPU threads in user space and in the kernel,
+QEMU's other threads, the rest of L1, idle; and per vCPU thread); and how
+long QEMU took to answer the first two queries (qmp_ms) and query-stats
+(stats_ms).
+Every line the guest sends is kept with the time it arrived here, so that
+the guest's samples and the host's share one clock: seconds since
+"ready=".
 
-OUTDIR gets host.csv (the host's samples), guest.csv (the guest's "gs="
+OUTDIR gets host.csv (the host's samples, each written as it is taken, so
+that a run that is lost or stopped keeps them), guest.csv (the guest's "gs="
 samples, each row whole, though a gs= line carries only the values that
 changed), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
-completed I/O, its totals), profile.csv (the guest kernel's tick profile
+completed I/O on this clock, ioload opening it to its first completed I/O
+on the guest's, its totals), profile.csv (the guest kernel's tick profile
 under load, its top functions, when the kernel has one: profile= on its
 command line) and summary.json (with quiesced_t, when quiesced= came, and
 prof_ticks, the profile's ticks in all, or prof_error).
@@ -63,26 +69,63 @@ class Silent(Exception):
     """The guest has sent nothing for too long."""
 
 
+# Columns kept per vCPU, for the first MAX_VCPUS: "vcpuN_NAME", N the
+# vCPU's cpu-index.
+MAX_VCPUS = 4
+
+
+def vcpu_columns(names):
+    return tuple("vcpu%d_%s" % (i, n) for i in range(MAX_VCPUS)
+                 for n in names)
+
+
 class Sampler:
     """The host's view, once a second."""
 
     # KVM's vCPU statistics kept, summed over the vCPUs, as "kvm_NAME".
     # "exits" is every exit; the others are some of its reasons (halt_exits:
     # the guest idled; irq_exits: an interrupt for the host), and
-    # irq_injections counts interrupts delivered into the guest.
+    # irq_injections counts interrupts delivered into the guest;
+    # signal_exits are exits to QEMU for a signal, among them the kick
+    # with which query-stats itself takes every vCPU out of the guest.
+    # The pf_ counters are KVM's nested page faults that went through its
+    # fault handler (a fault on an MMIO address KVM already knows goes
+    # straight to emulation and counts in neither): taken, fixed (mapped),
+    # handed to the emulator, and spurious (nothing to fix);
+    # insn_emulation counts instructions KVM emulated, port I/O and MMIO
+    # among them.
     STATS = ("exits", "hypercalls", "halt_exits", "irq_exits", "io_exits",
-             "mmio_exits", "irq_injections")
+             "mmio_exits", "signal_exits", "irq_injections", "pf_taken",
+             "pf_fixed", "pf_emulate", "pf_spurious", "insn_emulation",
+             "insn_emulation_fail")
+    # Per vCPU (vcpu_columns()): these of KVM's statistics.
+    VCPU_STATS = ("exits", "mmio_exits", "signal_exits")
     FIELDS = (("t", "guard_shared_bytes", "guard_violations",
                "pool_held_bytes", "pool_pooled_bytes", "pool_exits") +
-              tuple("kvm_" + n for n in STATS) + ("shared_bytes",))
+              tuple("kvm_" + n for n in STATS) +
+              ("shared_bytes", "qmp_ms", "stats_ms") +
+              vcpu_columns(VCPU_STATS))
 
-    def __init__(self, q, t0):
+    def __init__(self, q, t0, path):
         self.q = q
         self.t0 = t0
-        self.rows = []
         self.errors = {}
         self.gone = False
         self.cpu = None
+        # query-stats names a vCPU by its QOM path.
+        self.cpu_index_by_path = {}
+        # Each row goes to PATH as it is taken: a run that is lost or
+        # stopped by hand keeps what was sampled.
+        self.file = open(path, "w", newline="")
+        self.csv = csv.DictWriter(self.file, extrasaction="ignore",
+                                  fieldnames=(self.FIELDS + CPU.FIELDS +
+                                              CPU.VCPU_FIELDS))
+        self.csv.writeheader()
+        self.file.flush()
+
+    def close(self):
+        if not self.file.closed:
+            self.file.close()
 
     def query(self, name, cmd, args=None):
         if self.gone:
@@ -101,7 +144,21 @@ class Sampler:
     def sample(self):
         if self.gone:
             return None
-        row = {"t": round(time.monotonic() - self.t0, 3)}
+        # The vCPU threads, once (outside the timed queries below).
+        if self.cpu is None:
+            cpus = self.query("cpus", "query-cpus-fast")
+            if cpus:
+                self.cpu_index_by_path = {c["qom-path"]: c["cpu-index"]
+                                          for c in cpus if "qom-path" in c}
+                try:
+                    self.cpu = CPU([(c["cpu-index"], c["thread-id"])
+                                    for c in cpus])
+                except (OSError, ValueError, StopIteration) as e:
+                    self.errors.setdefault("cpu", str(e))
+            if self.gone:
+                return None
+        start = time.monotonic()
+        row = {"t": round(start - self.t0, 3)}
         g = self.query("guard", "x-query-dma-guard")
         if g:
             row["guard_shared_bytes"] = g.get("shared-pages", 0) * 4096
@@ -112,28 +169,44 @@ class Sampler:
             row["pool_held_bytes"] = p["held-bytes"]
             row["pool_pooled_bytes"] = p["pooled-bytes"]
             row["pool_exits"] = p["exits"]
+        # How long QEMU took to answer those two: QMP commands run in its
+        # main loop, under the lock its vCPU threads take for the port I/O
+        # and MMIO that QEMU emulates, so a slow answer is a busy main
+        # loop.
+        row["qmp_ms"] = round((time.monotonic() - start) * 1000)
+        # query-stats, timed on its own: besides the main loop, it waits
+        # for every vCPU thread to come out of the guest (a kick, counted
+        # in signal_exits) and run a call, so a slow answer can also be a
+        # vCPU thread that does not get back to QEMU.
+        start = time.monotonic()
         st = self.query("stats", "query-stats", {
             "target": "vcpu", "providers": [{"provider": "kvm"}]})
+        row["stats_ms"] = round((time.monotonic() - start) * 1000)
         if st is not None:
             for entry in st:
+                i = self.cpu_index_by_path.get(entry.get("qom-path"))
                 for s in entry["stats"]:
                     if s["name"] in self.STATS:
                         k = "kvm_" + s["name"]
                         row[k] = row.get(k, 0) + s["value"]
+                    if (s["name"] in self.VCPU_STATS and i is not None and
+                            i < MAX_VCPUS):
+                        row["vcpu%d_%s" % (i, s["name"])] = s["value"]
         # Shared with the host: pages converted to shared (the guard's
         # count) plus grants held.
         row["shared_bytes"] = (row.get("guard_shared_bytes", 0) +
                                row.get("pool_held_bytes", 0))
-        if self.cpu is None:
-            cpus = self.query("cpus", "query-cpus-fast")
-            if cpus:
-                self.cpu = CPU([c["thread-id"] for c in cpus])
         if self.cpu is not None:
             try:
                 row.update(self.cpu.read())
             except (OSError, ValueError, IndexError) as e:
                 self.errors.setdefault("cpu", str(e))
-        self.rows.append(row)
+        if self.gone:
+            # QEMU went during the sample: it is partial (a shared_bytes
+            # without the guard's or the pool's part), so not kept.
+            return None
+        self.csv.writerow(row)
+        self.file.flush()
         return row
 
 
@@ -151,15 +224,25 @@ class CPU:
     l1_other_ms        L1's busy time outside QEMU (this sampler, kernel
                        threads, interrupts)
     l1_idle_ms         L1 idle (idle and iowait)
+
+    and for each vCPU thread of cpu-index N below MAX_VCPUS,
+    vcpuN_guest_ms (running L2), vcpuN_user_ms (in user space, L2 not
+    running) and vcpuN_sys_ms (in L1's kernel).
+
+    The kernel scales a thread's user time (utime) to its run time but
+    not its guest time, so a user column, user minus guest, can step
+    back a tick now and then.
     """
 
     # host.csv's columns, the keys of read().
     FIELDS = ("l1_guest_ms", "qemu_vcpu_user_ms", "qemu_vcpu_sys_ms",
               "qemu_io_ms", "l1_other_ms", "l1_idle_ms")
+    VCPU_FIELDS = vcpu_columns(("guest_ms", "user_ms", "sys_ms"))
 
     def __init__(self, vcpus):
+        """VCPUS: (cpu-index, thread id) of each vCPU thread."""
         self.vcpus = vcpus
-        with open("/proc/%d/status" % vcpus[0]) as f:
+        with open("/proc/%d/status" % vcpus[0][1]) as f:
             self.pid = int(next(ln.split()[1] for ln in f
                                 if ln.startswith("Tgid:")))
         self.ms = 1000.0 / os.sysconf("SC_CLK_TCK")
@@ -182,15 +265,21 @@ class CPU:
         guest = c[8] + c[9]
         pu, ps, pg = self.task("/proc/%d/stat" % self.pid)
         vu = vs = vg = 0
-        for tid in self.vcpus:
+        out = {}
+        for i, tid in self.vcpus:
             u, s, g = self.task("/proc/%d/task/%d/stat" % (self.pid, tid))
             vu, vs, vg = vu + u, vs + s, vg + g
-        return {"l1_guest_ms": round(guest * self.ms),
-                "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
-                "qemu_vcpu_sys_ms": round(vs * self.ms),
-                "qemu_io_ms": round((pu + ps - vu - vs) * self.ms),
-                "l1_other_ms": round((busy - pu - ps) * self.ms),
-                "l1_idle_ms": round(idle * self.ms)}
+            if i < MAX_VCPUS:
+                out["vcpu%d_guest_ms" % i] = round(g * self.ms)
+                out["vcpu%d_user_ms" % i] = round((u - g) * self.ms)
+                out["vcpu%d_sys_ms" % i] = round(s * self.ms)
+        out.update({"l1_guest_ms": round(guest * self.ms),
+                    "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
+                    "qemu_vcpu_sys_ms": round(vs * self.ms),
+                    "qemu_io_ms": round((pu + ps - vu - vs) * self.ms),
+                    "l1_other_ms": round((busy - pu - ps) * self.ms),
+                    "l1_idle_ms": round(idle * self.ms)})
+        return out
 
 
 def parse_kv(text):
@@ -200,6 +289,25 @@ def parse_kv(text):
         if sep:
             out[k] = v
     return out
+
+
+def up_to_first(keys, serial):
+    """Seconds from ioload opening SERIAL's disk (up.SERIAL=DEV T) to its
+    first completed transfer (first.SERIAL=T), on the guest's clock; ""
+    when either line is missing or malformed."""
+    up = keys.get("up." + serial, "").split()
+    first = keys.get("first." + serial, "")
+    try:
+        return round(float(first) - float(up[1]), 3)
+    except (IndexError, ValueError):
+        return ""
+
+
+def median_max(rows, col):
+    """"median M s, max X s" of column COL over ROWS that have it."""
+    v = sorted(r[col] for r in rows if r.get(col) not in (None, ""))
+    return ("median %.2f s, max %.2f s" % (v[len(v) // 2], v[-1])
+            if v else "none")
 
 
 def write_csv(path, fields, rows):
@@ -295,7 +403,7 @@ def main():
         write_summary(opts.out, summary)
         return 1
     t0 = guest.seen_at["ready"]
-    sampler = Sampler(q, t0)
+    sampler = Sampler(q, t0, os.path.join(opts.out, "host.csv"))
     next_sample = time.monotonic()
 
     def tick(until):
@@ -328,6 +436,7 @@ def main():
                             "lost it (its sampler sleeps for good)" %
                             opts.silent)
         summary["qmp_errors"] = sampler.errors
+        sampler.close()
         print("hotbench: %s; stopping QEMU" % summary["error"])
         with open(os.path.join(opts.out, "l2-silent"), "w") as f:
             f.write("%.1f\n" % (time.monotonic() - t0))
@@ -366,8 +475,7 @@ def main():
         for k in r:
             if k not in gfields:
                 gfields.append(k)
-    write_csv(os.path.join(opts.out, "host.csv"),
-              Sampler.FIELDS + CPU.FIELDS, sampler.rows)
+    sampler.close()
     write_csv(os.path.join(opts.out, "guest.csv"), gfields, gs)
     write_csv(os.path.join(opts.out, "io.csv"),
               ("t", "guest_t", "ops", "bytes", "errors", "vfail", "disks"), io)
@@ -400,6 +508,7 @@ def main():
             r["add_to_first_io"] = (round(first - d.added_at, 3)
                                     if first is not None and
                                     d.added_at is not None else "")
+            r["up_to_first_io"] = up_to_first(guest.keys, s)
             r["error"] = d.error or ""
             r["removed"] = d.deleted
         if len(tot) == 7:
@@ -409,19 +518,18 @@ def main():
         rows.append(r)
     write_csv(os.path.join(opts.out, "disks.csv"),
               ("serial", "kind", "hotplugged", "added_t", "add_to_first_io",
-               "ops", "reads", "writes", "bytes", "errors", "vfail", "error",
-               "removed"), rows)
+               "up_to_first_io", "ops", "reads", "writes", "bytes", "errors",
+               "vfail", "error", "removed"), rows)
     summary["disks_ok"] = sum(1 for r in rows if r.get("ops") not in
                               (None, "", "0") and r.get("errors") == "0" and
                               r.get("vfail") == "0" and
                               r.get("removed", True))
     write_summary(opts.out, summary)
-    lat = sorted(r["add_to_first_io"] for r in rows
-                 if r.get("add_to_first_io") not in (None, ""))
-    print("hotbench: %s: %d/%d disks ok; device_add to first I/O: %s" % (
-        opts.kind, summary["disks_ok"], opts.disks,
-        "median %.2f s, max %.2f s" % (lat[len(lat) // 2], lat[-1])
-        if lat else "none"))
+    print("hotbench: %s: %d/%d disks ok; device_add to first I/O: %s; "
+          "disk opened to first I/O: %s" % (
+              opts.kind, summary["disks_ok"], opts.disks,
+              median_max(rows, "add_to_first_io"),
+              median_max(rows, "up_to_first_io")))
     return 0 if summary["disks_ok"] == opts.disks else 1
 
 
