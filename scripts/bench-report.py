@@ -158,6 +158,21 @@ class Run:
             s["lat_median"] = statistics.median(lat)
             s["lat_max"] = lat[-1]
         s["lat_n"] = len(lat)
+        # Of that, from ioload opening the disk (runs before the column
+        # was there have none).
+        opened = sorted(num(r["up_to_first_io"]) for r in self.disks
+                       if r.get("hotplugged") == "True" and
+                       num(r.get("up_to_first_io")) is not None)
+        if opened:
+            s["opened_median"] = statistics.median(opened)
+            s["opened_max"] = opened[-1]
+        # QEMU's answer times (host.csv's qmp_ms and stats_ms).
+        for col in ("qmp", "stats"):
+            v = sorted(x for x in (num(r.get(col + "_ms"))
+                                   for r in self.host) if x is not None)
+            if v:
+                s[col + "_median"] = statistics.median(v)
+                s[col + "_max"] = v[-1]
         s["hotplugged"] = sum(1 for r in self.disks
                               if r.get("hotplugged") == "True")
         s["ok"] = self.summary.get("disks_ok")
@@ -397,9 +412,10 @@ def main():
               "| guard violations | lockups, hung tasks | other kernel "
               "problems | 'swiotlb buffer is full' | verified IOPS / "
               "variant 2 | device_add to first I/O, median / max (s) "
+              "| of which disk opened to first I/O, median / max (s) "
               "| shared MiB: start / peak / settled | VM exits | "
               "conversions (pages) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for v, label in VARIANTS:
             if v not in st:
                 continue
@@ -407,13 +423,15 @@ def main():
             ratio = ("%.2f" % (s["iops"] / base)
                      if s.get("iops") is not None and base else "?")
             L.append("| %s | %s/%d | %s | %s | %s | %s | %s | %s | %s | %s / "
-                     "%s | %s / %s / %s | %s | %s |" % (
+                     "%s | %s / %s | %s / %s / %s | %s | %s |" % (
                          label, fmt(s.get("ok")), n, fmt(s.get("errors")),
                          fmt(s.get("vfail")), fmt(s.get("violations")),
                          fmt(s.get("lockups")), fmt(s.get("problems")),
                          fmt(s.get("full")), ratio,
                          fmt(s.get("lat_median"), "%.2f"),
                          fmt(s.get("lat_max"), "%.2f"),
+                         fmt(s.get("opened_median"), "%.2f"),
+                         fmt(s.get("opened_max"), "%.2f"),
                          mib(s.get("start")), mib(s.get("peak")),
                          mib(s.get("settled")), fmt(s.get("exits")),
                          fmt(s.get("conversions"))))
@@ -423,6 +441,17 @@ def main():
                      "%s %s" % (v, fmt(st[v].get("iops"), "%.1f"))
                      for v, _ in VARIANTS if v in st) + ".")
         L.append("")
+        for col, what in (("qmp", "the guard's and the pool's QMP "
+                           "queries (QEMU's main loop)"),
+                          ("stats", "query-stats (the main loop and "
+                           "every vCPU thread)")):
+            if any(col + "_median" in st[v] for v in st):
+                L.append("QEMU's answer to %s, median / max ms: " % what +
+                         "; ".join("%s %s / %s" % (
+                             v, fmt(st[v].get(col + "_median"), "%.0f"),
+                             fmt(st[v].get(col + "_max"), "%.0f"))
+                             for v, _ in VARIANTS if v in st) + ".")
+                L.append("")
         L += per_k_table(st, PER_K, (
             "Per 1000 verified transfers, while the disks were driven (from "
             "the guest's ready= to the end of its load): the VM exits and "
