@@ -84,8 +84,10 @@ GUEST_OBJ=$BUILD/obj/guest$KSUFFIX
 HOST_KERNEL=$HOST_OBJ/arch/x86/boot/bzImage
 GUEST_KERNEL=$GUEST_OBJ/arch/x86/boot/bzImage
 # The guest without the dynamic swiotlb, for the fixed-swiotlb variant of
-# the hot-plug benchmark (kconfig/fixed.config).
-FIXED_KERNEL=${FIXED_KERNEL:-$BUILD/obj/guest$KSUFFIX-fixed/arch/x86/boot/bzImage}
+# the hot-plug benchmark (kconfig/fixed.config); FIXED_KERNEL may name
+# another build of it.
+FIXED_DEFAULT=$BUILD/obj/guest$KSUFFIX-fixed/arch/x86/boot/bzImage
+FIXED_KERNEL=${FIXED_KERNEL:-$FIXED_DEFAULT}
 GUEST_INITRD=$BUILD/guest-initramfs.cpio
 
 # The host kernel's command line in L1.  TCG's emulation of SVM's virtual

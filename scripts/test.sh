@@ -408,7 +408,7 @@ tier_hotplug() {
 tier_bench() {
 	local n=${BENCH_DISKS:-3} rep=$OUT/bench/report/results.md st detail
 	local variants="fixed dynamic cc-conv cc-grants"
-	if [ "$FIXED_KERNEL" = "$BUILD/obj/guest$KSUFFIX-fixed/arch/x86/boot/bzImage" ] &&
+	if [ "$FIXED_KERNEL" = "$FIXED_DEFAULT" ] &&
 		[ -e "$FIXED_KERNEL" ]; then
 		"$TOP/scripts/build-kernel.sh" "guest$KSUFFIX-fixed" >"$OUT/bench-fixed-build.log" 2>&1 ||
 			result bench fail bench-fixed-kernel "make kernel-fixed failed: see $OUT/bench-fixed-build.log"
