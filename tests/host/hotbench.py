@@ -436,7 +436,6 @@ def main():
                             "lost it (its sampler sleeps for good)" %
                             opts.silent)
         summary["qmp_errors"] = sampler.errors
-        sampler.close()
         print("hotbench: %s; stopping QEMU" % summary["error"])
         with open(os.path.join(opts.out, "l2-silent"), "w") as f:
             f.write("%.1f\n" % (time.monotonic() - t0))
@@ -446,6 +445,10 @@ def main():
         except (QMPError, OSError, ValueError):
             pass
         return 4
+    finally:
+        # Every row is flushed as written: this only lets go of the file,
+        # on every way out, exceptions included.
+        sampler.close()
     summary["qmp_errors"] = sampler.errors
 
     # The guest's lines on the host's clock.
@@ -475,7 +478,6 @@ def main():
         for k in r:
             if k not in gfields:
                 gfields.append(k)
-    sampler.close()
     write_csv(os.path.join(opts.out, "guest.csv"), gfields, gs)
     write_csv(os.path.join(opts.out, "io.csv"),
               ("t", "guest_t", "ops", "bytes", "errors", "vfail", "disks"), io)
