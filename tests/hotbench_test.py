@@ -93,7 +93,9 @@ class FakeQEMU(threading.Thread):
             # only.
             return [{"qom-path": "/machine/unattached/device[0]",
                      "stats": [{"name": "exits", "value": 7},
-                               {"name": "signal_exits", "value": 3}]},
+                               {"name": "signal_exits", "value": 3},
+                               {"name": "io_exits", "value": 4},
+                               {"name": "pf_taken", "value": 6}]},
                     {"qom-path": "/machine/unattached/device[1]",
                      "stats": [{"name": "exits", "value": 5},
                                {"name": "mmio_exits", "value": 2},
@@ -239,10 +241,15 @@ class HotbenchTest(unittest.TestCase):
         self.assertGreater(spun[1], 200 * secs, spun)
         self.assertLess(spun[0], 20 * secs + 20, spun)
         self.assertEqual({(r["vcpu0_exits"], r["vcpu0_signal_exits"],
-                           r["vcpu0_mmio_exits"], r["vcpu1_exits"],
-                           r["vcpu1_mmio_exits"], r["kvm_exits"],
-                           r["kvm_mmio_exits"]) for r in host},
-                         {("7", "3", "", "5", "2", "112", "2")})
+                           r["vcpu0_io_exits"], r["vcpu0_mmio_exits"],
+                           r["vcpu1_exits"], r["vcpu1_mmio_exits"],
+                           r["vcpu1_hypercalls"], r["kvm_exits"],
+                           r["kvm_mmio_exits"], r["kvm_pf_taken"])
+                          for r in host},
+                         {("7", "3", "4", "", "5", "2", "1", "112", "2",
+                           "6")})
+        # Summed only: no per-vCPU column for the fault counters.
+        self.assertNotIn("vcpu0_pf_taken", host[0])
         self.assertEqual({r["vcpu2_exits"] + r["vcpu2_guest_ms"]
                           for r in host}, {""})
         # Each sample waited for the fake QEMU's 0.2 s answer to the

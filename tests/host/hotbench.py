@@ -98,8 +98,12 @@ class Sampler:
              "mmio_exits", "signal_exits", "irq_injections", "pf_taken",
              "pf_fixed", "pf_emulate", "pf_spurious", "insn_emulation",
              "insn_emulation_fail")
-    # Per vCPU (vcpu_columns()): these of KVM's statistics.
-    VCPU_STATS = ("exits", "mmio_exits", "signal_exits")
+    # Per vCPU (vcpu_columns()): these of KVM's statistics, the exits by
+    # kind, to tell which of a vCPU's exits grow dearer (exits less the
+    # kinds listed are the others: nested page faults, MSRs, CPUID...).
+    VCPU_STATS = ("exits", "halt_exits", "irq_exits", "io_exits",
+                  "mmio_exits", "signal_exits", "irq_injections",
+                  "hypercalls")
     FIELDS = (("t", "guard_shared_bytes", "guard_violations",
                "pool_held_bytes", "pool_pooled_bytes", "pool_exits") +
               tuple("kvm_" + n for n in STATS) +
