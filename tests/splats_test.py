@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests for scripts/kernel-splats, run by `make test` (tier "harness")."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+SPLATS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "scripts", "kernel-splats")
+
+# A console as the serial port gives it: CR LF line ends, and the guest's
+# own output between kernel lines.
+CLEAN = """\
+[    0.000000] Linux version 6.12.117-cc-guest\r
+[    0.915436] printk: legacy console [ttyS0] enabled\r
+guest: WARNING: the test's own words, no timestamp\r
+[   16.063248] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc.\r
+"""
+
+LOCKDEP = """\
+[   15.164381] WARNING: possible recursive locking detected\r
+[   15.164400] 6.12.117-cc-guest #1 Not tainted\r
+[   15.164410] --------------------------------------------\r
+[   15.164420] swapper/0/0 is trying to acquire lock:\r
+"""
+
+LATER = "[   41.000000] BUG: spinlock recursion on CPU#0, swapper/0/0\r\n"
+
+
+class KernelSplats(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def log(self, text):
+        path = os.path.join(self.dir.name, "console.log")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def run_splats(self, *args):
+        r = subprocess.run([SPLATS, *args], capture_output=True, text=True)
+        return r.returncode, r.stdout, r.stderr
+
+    def test_clean(self):
+        self.assertEqual(self.run_splats(self.log(CLEAN)), (0, "", ""))
+
+    def test_lines(self):
+        rc, out, _ = self.run_splats(self.log(CLEAN + LOCKDEP + LATER))
+        self.assertEqual(rc, 1)
+        self.assertEqual(out.splitlines(), [
+            "[   15.164381] WARNING: possible recursive locking detected",
+            "[   41.000000] BUG: spinlock recursion on CPU#0, swapper/0/0",
+        ])
+
+    def test_report(self):
+        rc, out, _ = self.run_splats("--report", "2", self.log(CLEAN + LOCKDEP + LATER))
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "".join(LOCKDEP.splitlines(True)[:3]).replace("\r", ""))
+
+    def test_report_to_the_end(self):
+        rc, out, _ = self.run_splats("--report", "60", self.log(LOCKDEP))
+        self.assertEqual((rc, out), (1, LOCKDEP.replace("\r", "")))
+
+    def test_report_clean(self):
+        self.assertEqual(self.run_splats("--report", "60", self.log(CLEAN)), (0, "", ""))
+
+    def test_bad_count(self):
+        for n in ("x", "-1", ""):
+            rc, out, err = self.run_splats("--report", n, self.log(LOCKDEP))
+            self.assertEqual((rc, out), (2, ""), n)
+            self.assertIn("kernel-splats", err)
+
+    def test_unreadable(self):
+        rc, out, err = self.run_splats(os.path.join(self.dir.name, "missing.log"))
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("cannot read", err)
+
+    def test_usage(self):
+        rc, _, err = self.run_splats()
+        self.assertNotEqual(rc, 0)
+        self.assertIn("usage: kernel-splats", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
