@@ -428,6 +428,22 @@ tier_bench() {
 	result bench "$st" bench-report "$detail; $rep, results/bench.png, results/*.csv"
 }
 
+# kernel_reports: the first kernel report of each console log of this run
+# that has one, whole (scripts/kernel-splats --report), so that a failed
+# run's output shows more than the report's first line.  Runs that were
+# lost and run again keep their logs too, so not every report here failed
+# a check.
+kernel_reports() {
+	local log report
+	while read -r log; do
+		report=$("$TOP/scripts/kernel-splats" --report 60 "$log")
+		[ $? = 1 ] || continue
+		echo "--- the first kernel report in ${log#"$OUT"/}:"
+		printf '%s\n' "$report"
+	done < <(find "$OUT" -name '*console.log' | sort)
+	return 0
+}
+
 t0=$SECONDS
 for f in "$HOST_KERNEL" "$GUEST_KERNEL" "$GUEST_INITRD" "$BUILD/qemu/qemu-system-x86_64" "$L0_QEMU"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
@@ -457,6 +473,7 @@ done
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed:"
 	printf '  %s\n' "${failures[@]}"
+	kernel_reports
 fi
 echo "(took $((SECONDS - t0))s; logs in $OUT)"
 echo "$tp passed, $tf failed, $ts skipped"
