@@ -19,7 +19,8 @@
 # From the environment: DISKS (50), RUN (seconds of load once all disks are
 # up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
 # ("virtio-blk nvme"), VARIANTS ("fixed dynamic cc-conv cc-grants"),
-# REPORT (docs/results.md).  Exit status 0 when every run went through.
+# REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi; tests/host/nested.sh).
+# Exit status 0 when every run went through.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,10 @@ case $DISKS in
 '' | *[!0-9]*) die "DISKS=$DISKS: a number from 1 to 100" ;;
 esac
 [ "$DISKS" -ge 1 ] && [ "$DISKS" -le 100 ] || die "DISKS=$DISKS: a number from 1 to 100"
+case ${L2_PCI_HOTPLUG:-acpi} in
+acpi | native) ;;
+*) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
+esac
 for f in "$GUEST_INITRD" "$L0_QEMU" "$BUILD/qemu/qemu-system-x86_64" "$HOST_KERNEL"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
 done
@@ -52,6 +57,7 @@ msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS); up
 t0=$SECONDS
 l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
 	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
+	L2_PCI_HOTPLUG="${L2_PCI_HOTPLUG:-acpi}" \
 	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" \
 	>"$OUT/vmrun.out" 2>&1
 rc=$?

@@ -21,6 +21,10 @@
 #                   by default) and nvme0 (ccnvme0)
 #   L2_HOTPLUG_PORTS=N  N empty PCIe root ports to hot-plug disks into
 #                   (ids hp0...; the layout of docs/hotplug.md)
+#   L2_PCI_HOTPLUG=acpi|native  who hot-plugs into the root ports: the
+#                   guest's ACPI hot-plug (the default, QEMU 7.2's q35) or
+#                   its native PCIe hot-plug driver, pciehp
+#                   (-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
 #
 # usage: nested.sh OUTDIR [command...]
 set -u
@@ -55,6 +59,12 @@ if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
 else
 	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on${L2_VBLK_SERIAL:+,serial=$L2_VBLK_SERIAL}")
 fi
+
+case ${L2_PCI_HOTPLUG:-acpi} in
+acpi) ;;
+native) extra+=(-q -global -q ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off) ;;
+*) echo "nested: L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native"; exit 1 ;;
+esac
 
 # Hot-plug ports: eight root ports per slot of pcie.0 from slot 0x10 on,
 # multifunction, with no I/O window each (docs/hotplug.md).

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""scripts/bench.sh refuses bad settings before it builds or boots
+anything; run by `make test` (tier "harness")."""
+import os
+import subprocess
+import tempfile
+import unittest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "scripts", "bench.sh")
+
+
+class BenchArgs(unittest.TestCase):
+    def refused(self, want, **env):
+        with tempfile.TemporaryDirectory() as build:
+            e = dict(os.environ, BUILD=build, **env)
+            r = subprocess.run(["bash", BENCH], env=e, capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=60)
+            self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn(want, r.stderr)
+            # Refused before anything was built or any run started.
+            self.assertEqual(os.listdir(build), [])
+
+    def test_disks(self):
+        for n in ("0", "101", "x", "-1"):
+            self.refused("DISKS=%s: a number from 1 to 100" % n, DISKS=n)
+
+    def test_pci_hotplug(self):
+        self.refused("L2_PCI_HOTPLUG=pcie: acpi or native", L2_PCI_HOTPLUG="pcie")
+
+
+if __name__ == "__main__":
+    unittest.main()
