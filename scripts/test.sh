@@ -287,7 +287,7 @@ tier_nested() {
 		else
 			result nested fail "I/O bounced through swiotlb" "io_tlb_used_hiwater=${v:-missing}"
 		fi
-		if splats=$("$TOP/scripts/kernel-splats" "$log"); then
+		if splats=$("$TOP/scripts/kernel-splats" "$log" 2>&1); then
 			result nested pass "guest kernel console clean"
 		else
 			result nested fail "guest kernel console clean" "$(echo "$splats" | head -n 1 | cut -c1-160)"

@@ -68,21 +68,36 @@ class KernelSplats(unittest.TestCase):
     def test_report_clean(self):
         self.assertEqual(self.run_splats("--report", "60", self.log(CLEAN)), (0, "", ""))
 
+    def test_binary(self):
+        # A NUL in the log (a guest that wrote garbage) must not hide a
+        # report: grep would otherwise only say "binary file matches".
+        log = self.log("\0garbage\r\n" + LOCKDEP)
+        rc, out, _ = self.run_splats(log)
+        self.assertEqual((rc, out.splitlines()[0]), (1, LOCKDEP.splitlines()[0]))
+        rc, out, _ = self.run_splats("--report", "60", log)
+        self.assertEqual((rc, out), (1, LOCKDEP.replace("\r", "")))
+
     def test_bad_count(self):
-        for n in ("x", "-1", ""):
+        for n in ("x", "-1", "", "08", "123456"):
             rc, out, err = self.run_splats("--report", n, self.log(LOCKDEP))
             self.assertEqual((rc, out), (2, ""), n)
-            self.assertIn("kernel-splats", err)
+            self.assertIn("--report wants a line count", err, n)
+        rc, out, err = self.run_splats("--report")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("--report wants a line count", err)
 
     def test_unreadable(self):
-        rc, out, err = self.run_splats(os.path.join(self.dir.name, "missing.log"))
-        self.assertEqual((rc, out), (2, ""))
-        self.assertIn("cannot read", err)
+        missing = os.path.join(self.dir.name, "missing.log")
+        for args in ((missing,), ("--report", "60", missing)):
+            rc, out, err = self.run_splats(*args)
+            self.assertEqual((rc, out), (2, ""), args)
+            self.assertIn("cannot read", err)
 
     def test_usage(self):
-        rc, _, err = self.run_splats()
-        self.assertNotEqual(rc, 0)
-        self.assertIn("usage: kernel-splats", err)
+        for args in ((), ("--report", "60"), ("a.log", "b.log")):
+            rc, out, err = self.run_splats(*args)
+            self.assertEqual((rc, out), (2, ""), args)
+            self.assertIn("usage: kernel-splats", err, args)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ for kind in $kinds; do
 		echo "$who: $kind, $variant: $n disks"
 		attempts bench quiesced
 		s=$dir/summary.json
-		splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
+		splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" 2>&1 | head -n 1)
 		full=$(grep -c 'swiotlb buffer is full' "$dir/l2-console.log" 2>/dev/null)
 		q=$(val "$dir" quiesced)
 		ok=$(jq "$s" "r['disks_ok']")

@@ -37,10 +37,11 @@ kvmstat() {
 
 # console_check NAME: the check NAME passes when L2's console in $dir
 # shows no kernel problem (scripts/kernel-splats: BUG, WARNING, oops,
-# lockups, hung tasks, lockdep), and names the first one otherwise.
+# lockups, hung tasks, lockdep), and names the first one otherwise; a
+# console it cannot read fails, with kernel-splats' message.
 console_check() {
 	local splats
-	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" | head -n 1)
+	splats=$("$TOP/scripts/kernel-splats" "$dir/l2-console.log" 2>&1 | head -n 1)
 	check "$1" "$([ -z "$splats" ] && echo pass || echo fail)" "${splats:0:160}"
 }
 
