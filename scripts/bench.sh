@@ -81,6 +81,7 @@ cmd="make bench"
 [ "$SETTLE" = 30 ] || cmd="SETTLE=$SETTLE $cmd"
 [ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
 [ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
+[ "${L2_PCI_HOTPLUG:-acpi}" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
 python3 "$TOP/scripts/bench-report.py" --command "$cmd" \
 	--versions "$OUT/versions" "$OUT/runs" "$REPORT" || rc=1
 exit $(( rc == 0 ? 0 : 1 ))

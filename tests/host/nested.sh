@@ -35,10 +35,15 @@ shift
 [ $# -gt 0 ] || set -- /test/iotest.sh 32
 
 [ -c /dev/kvm ] || { echo "nested: no /dev/kvm in L1"; exit 1; }
+extra=()
+case ${L2_PCI_HOTPLUG:-acpi} in
+acpi) ;;
+native) extra+=(-q -global -q ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off) ;;
+*) echo "nested: L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native"; exit 1 ;;
+esac
 mkdir -p "$out"
 disk=/tmp/l2-disk0.img
 truncate -s "${L2_DISK_SIZE:-128M}" "$disk"
-extra=()
 if [ "${L2_NVME:-0}" = 1 ]; then
 	truncate -s "${L2_DISK_SIZE:-128M}" /tmp/l2-nvme0.img
 	extra+=(-q -drive -q "if=none,id=nvm0,file=/tmp/l2-nvme0.img,format=raw,cache=writeback"
@@ -59,12 +64,6 @@ if [ "${L2_VBLK_LATER:-0}" = 1 ]; then
 else
 	extra+=(-q -device -q "virtio-blk-pci,id=vblk0,drive=disk0,iommu_platform=on,disable-legacy=on${L2_VBLK_SERIAL:+,serial=$L2_VBLK_SERIAL}")
 fi
-
-case ${L2_PCI_HOTPLUG:-acpi} in
-acpi) ;;
-native) extra+=(-q -global -q ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off) ;;
-*) echo "nested: L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native"; exit 1 ;;
-esac
 
 # Hot-plug ports: eight root ports per slot of pcie.0 from slot 0x10 on,
 # multifunction, with no I/O window each (docs/hotplug.md).
