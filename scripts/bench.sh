@@ -29,6 +29,7 @@ RUN=${RUN:-30}
 SETTLE=${SETTLE:-30}
 KINDS=${KINDS:-virtio-blk nvme}
 VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
+L2_PCI_HOTPLUG=${L2_PCI_HOTPLUG:-acpi}
 REPORT=${REPORT:-$TOP/docs/results.md}
 OUT=$BUILD/out/bench-$(date +%Y%m%d-%H%M%S)
 KERNEL=$BUILD/obj/guest-bench/arch/x86/boot/bzImage
@@ -38,7 +39,7 @@ case $DISKS in
 '' | *[!0-9]*) die "DISKS=$DISKS: a number from 1 to 100" ;;
 esac
 [ "$DISKS" -ge 1 ] && [ "$DISKS" -le 100 ] || die "DISKS=$DISKS: a number from 1 to 100"
-case ${L2_PCI_HOTPLUG:-acpi} in
+case $L2_PCI_HOTPLUG in
 acpi | native) ;;
 *) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
 esac
@@ -57,7 +58,7 @@ msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS); up
 t0=$SECONDS
 l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
 	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
-	L2_PCI_HOTPLUG="${L2_PCI_HOTPLUG:-acpi}" \
+	L2_PCI_HOTPLUG="$L2_PCI_HOTPLUG" \
 	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" \
 	>"$OUT/vmrun.out" 2>&1
 rc=$?
@@ -81,7 +82,7 @@ cmd="make bench"
 [ "$SETTLE" = 30 ] || cmd="SETTLE=$SETTLE $cmd"
 [ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
 [ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
-[ "${L2_PCI_HOTPLUG:-acpi}" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
+[ "$L2_PCI_HOTPLUG" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
 python3 "$TOP/scripts/bench-report.py" --command "$cmd" \
 	--versions "$OUT/versions" "$OUT/runs" "$REPORT" || rc=1
 exit $(( rc == 0 ? 0 : 1 ))
