@@ -31,6 +31,9 @@ KINDS=${KINDS:-virtio-blk nvme}
 VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
 L2_PCI_HOTPLUG=${L2_PCI_HOTPLUG:-acpi}
 REPORT=${REPORT:-$TOP/docs/results.md}
+# profile=2: L1's own kernel tick profile, which tests/host/hotbench.py
+# reads every 10 s (l1-profile.csv).
+L1_APPEND="$L1_APPEND profile=2"
 OUT=$BUILD/out/bench-$(date +%Y%m%d-%H%M%S)
 KERNEL=$BUILD/obj/guest-bench/arch/x86/boot/bzImage
 FIXED=$BUILD/obj/guest-bench-fixed/arch/x86/boot/bzImage

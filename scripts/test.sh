@@ -407,6 +407,8 @@ tier_hotplug() {
 # is a skip that says so; with it, it is brought up to date first.
 tier_bench() {
 	local n=${BENCH_DISKS:-3} rep=$OUT/bench/report/results.md st detail
+	# L1's own tick profile, as make bench takes it (scripts/bench.sh).
+	local L1_APPEND="$L1_APPEND profile=2"
 	local variants="fixed dynamic cc-conv cc-grants"
 	if [ "$FIXED_KERNEL" = "$FIXED_DEFAULT" ] &&
 		[ -e "$FIXED_KERNEL" ]; then

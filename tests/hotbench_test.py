@@ -7,7 +7,8 @@ on a Unix socket) and a guest data channel written by the test.
 - A guest that samples to the end: every disk plugged and removed, exit 0,
   the CSV files written; the CPU time of the fake QEMU's one "vCPU" thread,
   which spins, lands in host.csv's qemu_vcpu_user_ms and not elsewhere;
-  the guest's prof. lines become profile.csv.
+  the guest's prof. lines become profile.csv; a machine without a tick
+  profile says so in summary.json.
 - A guest that goes silent after "ready=" (the test bed's lost wake-up):
   hotbench.py gives up after --silent seconds, writes l2-silent, asks QEMU
   to quit and exits 4, well before its --timeout.
@@ -16,6 +17,7 @@ import csv
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -214,6 +216,11 @@ class HotbenchTest(unittest.TestCase):
             self.assertIn(f, files)
         self.assertEqual(summary["done"], "1")
         self.assertIn("quiesced_t", summary)
+        # This machine booted without profile=: said so, nothing written.
+        if not os.path.exists("/proc/profile"):
+            self.assertIn("L1 has no tick profile",
+                          summary.get("l1_profile_error", ""))
+            self.assertNotIn("l1-profile.csv", files)
         # Values a gs= line left out are carried forward.
         self.assertGreaterEqual(len(gs), 4)
         self.assertEqual({r["shared_pages"] for r in gs}, {"16"})
@@ -295,12 +302,107 @@ class HotbenchTest(unittest.TestCase):
         # Given up after --silent (10 s), not after --timeout (120 s).
         self.assertLess(took, 60)
 
+    def test_bad_l1_profile(self):
+        p = subprocess.run([sys.executable, HOTBENCH, "--l1-profile", "0.5",
+                            "s", "d", "o"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--l1-profile 0 or >= 1", p.stdout)
+
     def test_bad_silent(self):
         p = subprocess.run([sys.executable, HOTBENCH, "--silent", "5",
                             "s", "d", "o"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("--silent >= 10", p.stdout)
+
+
+class L1ProfileTest(unittest.TestCase):
+    """hotbench.L1Profile against a made-up /proc/profile and kallsyms:
+    ticks between two reads, by function, across the compared chunks, a
+    data symbol skipped, a counter that wrapped; and what it refuses."""
+
+    BASE = 0xffffffff81000000
+    # (offset from _stext, type, name), out of address order as kallsyms
+    # can be (modules, other sections).
+    SYMS = [(0x0, "T", "_stext"), (0x2000, "T", "bar"), (0x100, "t", "foo"),
+            (0x150, "D", "data"), (0x9000, "T", "baz"),
+            (0xa000, "T", "_etext")]
+    STEP = 4
+    BUCKETS = 0xa000 // 4
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.prof = os.path.join(self.dir, "profile")
+        self.syms = os.path.join(self.dir, "kallsyms")
+        self.out = os.path.join(self.dir, "l1-profile.csv")
+        with open(self.syms, "w") as f:
+            for off, t, name in self.SYMS:
+                f.write("%016x %s %s\n" % (self.BASE + off, t, name))
+
+    def tearDown(self):
+        for name in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, name))
+        os.rmdir(self.dir)
+
+    def write(self, counts, buckets=None, step=None):
+        words = [0] * (buckets or self.BUCKETS)
+        for b, n in counts.items():
+            words[b] = n
+        with open(self.prof, "wb") as f:
+            f.write(struct.pack("<%dI" % (len(words) + 1), step or self.STEP,
+                                *words))
+
+    def profile(self):
+        return hotbench.L1Profile(self.out, time.monotonic(), self.prof,
+                                  self.syms)
+
+    def test_ticks_between_reads(self):
+        # Before: foo 5, bar 0xfffffffe (about to wrap).
+        self.write({0x100 // 4: 5, 0x2000 // 4: 0xfffffffe})
+        p = self.profile()
+        # foo +3 (in data's range too: data is no function), bar +4
+        # (wrapped), baz +7 in a chunk far from the others.
+        self.write({0x100 // 4: 6, 0x160 // 4: 2, 0x2000 // 4: 2,
+                    0x9004 // 4: 7})
+        ticks = p.sample()
+        self.assertEqual(ticks, {"foo": 3, "bar": 4, "baz": 7})
+        # Nothing since.
+        self.assertEqual(p.sample(), {})
+        p.close()
+        with open(self.out) as f:
+            rows = list(csv.DictReader(f))
+        got = [(r["function"], r["ticks"]) for r in rows]
+        self.assertEqual(got, [("baz", "7"), ("bar", "4"), ("foo", "3"),
+                               ("(all)", "14"), ("(all)", "0")])
+        self.assertTrue(all(float(r["secs"]) >= 0 for r in rows))
+
+    def test_no_profile(self):
+        # L1 booted without profile=: no /proc/profile.
+        with self.assertRaises(OSError):
+            self.profile()
+
+    def test_text_not_spanned(self):
+        self.write({}, buckets=self.BUCKETS // 2)
+        with self.assertRaisesRegex(ValueError, "do not span"):
+            self.profile()
+
+    def test_no_addresses(self):
+        # kallsyms as one not allowed to see addresses reads it.
+        with open(self.syms, "w") as f:
+            for off, t, name in self.SYMS:
+                f.write("%016x %s %s\n" % (0, t, name))
+        self.write({})
+        with self.assertRaisesRegex(ValueError, "no addresses"):
+            self.profile()
+
+    def test_profile_changed_size(self):
+        self.write({})
+        p = self.profile()
+        self.write({}, buckets=self.BUCKETS + 1)
+        with self.assertRaisesRegex(ValueError, "at the last read"):
+            p.sample()
+        p.close()
 
 
 if __name__ == "__main__":

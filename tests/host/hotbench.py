@@ -39,8 +39,11 @@ second), disks.csv (per disk: when it was plugged, device_add to its first
 completed I/O on this clock, ioload opening it to its first completed I/O
 on the guest's, its totals), profile.csv (the guest kernel's tick profile
 under load, its top functions, when the kernel has one: profile= on its
-command line) and summary.json (with quiesced_t, when quiesced= came, and
-prof_ticks, the profile's ticks in all, or prof_error).
+command line), l1-profile.csv (L1's own kernel tick profile every
+--l1-profile seconds, when L1 has one: class L1Profile; each row written
+as it is read) and summary.json (with quiesced_t, when quiesced= came,
+prof_ticks, the guest profile's ticks in all, or prof_error, and
+l1_profile_error when L1's profile could not be read).
 
 The guest sends a sample every second.  When nothing at all has come from
 it for --silent seconds after "ready=", the run is lost: its sampler sleeps
@@ -54,11 +57,14 @@ when the guest went silent.
 """
 
 import argparse
+import bisect
 import csv
 import json
 import os
+import struct
 import sys
 import time
+from array import array
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hotplug import Disk, Guest, plug, unplug_all  # noqa: E402
@@ -286,6 +292,117 @@ class CPU:
         return out
 
 
+class L1Profile:
+    """L1's own kernel tick profile, read every --l1-profile seconds when L1
+    has one (CONFIG_PROFILING and profile= on its command line): the ticks
+    each kernel function took since the last read, from PROFILE
+    (/proc/profile: the step, 2^shift bytes, as the first 32-bit word, then
+    one 32-bit count per step bytes of text from _stext) against SYMS
+    (/proc/kallsyms).  PROFILE is only read, never reset: two reads are
+    compared.
+
+    Each read writes, to PATH as it is taken, a row (t, secs, function,
+    ticks) for the TOP functions with the most ticks and one for "(all)":
+    t is the read's time on the run's clock, secs the time since the read
+    before.  A tick is one timer tick (1/HZ s) of one of L1's CPUs spent in
+    L1's kernel, where the CPU was when it ticked: idle included, user
+    space not, and time in L2 shows in KVM's function that re-enables
+    interrupts after the guest exits.
+
+    Raises OSError when PROFILE or SYMS cannot be read, ValueError when
+    they do not fit each other.
+    """
+
+    TOP = 15
+    # Bytes of PROFILE compared at once: most of it does not change.
+    CHUNK = 4096
+
+    def __init__(self, path, t0, prof="/proc/profile",
+                 syms="/proc/kallsyms"):
+        self.t0 = t0
+        self.prof = prof
+        self.addrs, self.names = [], []
+        stext = etext = None
+        with open(syms) as f:
+            for ln in f:
+                w = ln.split()
+                if len(w) < 3 or w[1] not in "tT":
+                    continue
+                a = int(w[0], 16)
+                if w[2] == "_stext":
+                    stext = a
+                elif w[2] == "_etext":
+                    etext = a
+                self.addrs.append(a)
+                self.names.append(w[2])
+        if stext is None or etext is None or not any(self.addrs):
+            raise ValueError("%s: no _stext and _etext, or no addresses"
+                             % syms)
+        order = sorted(range(len(self.addrs)), key=self.addrs.__getitem__)
+        self.addrs = [self.addrs[i] for i in order]
+        self.names = [self.names[i] for i in order]
+        self.stext = stext
+        self.prev = self.read()
+        self.step = struct.unpack_from("<I", self.prev)[0]
+        buckets = len(self.prev) // 4 - 1
+        if self.step < 1 or stext + buckets * self.step < etext:
+            raise ValueError("%s: %d buckets of %d bytes do not span the "
+                             "text (%d bytes)" % (prof, buckets, self.step,
+                                                  etext - stext))
+        self.prev_at = time.monotonic()
+        self.file = open(path, "w", newline="")
+        self.csv = csv.writer(self.file)
+        self.csv.writerow(("t", "secs", "function", "ticks"))
+        self.file.flush()
+
+    def read(self):
+        with open(self.prof, "rb") as f:
+            data = f.read()
+        if len(data) < 8 or len(data) % 4:
+            raise ValueError("%s: %d bytes" % (self.prof, len(data)))
+        return data
+
+    def function(self, word):
+        """The function of bucket WORD (0 is the first after the step)."""
+        i = bisect.bisect_right(self.addrs, self.stext + word * self.step)
+        return self.names[i - 1] if i else "(before _stext)"
+
+    def sample(self):
+        """Read PROFILE and write the ticks since the last read; returns
+        them by function."""
+        cur = self.read()
+        now = time.monotonic()
+        if len(cur) != len(self.prev):
+            raise ValueError("%s: %d bytes now, %d at the last read" %
+                             (self.prof, len(cur), len(self.prev)))
+        ticks = {}
+        for off in range(4, len(cur), self.CHUNK):
+            a, b = cur[off:off + self.CHUNK], self.prev[off:off + self.CHUNK]
+            if a == b:
+                continue
+            new, old = array("I"), array("I")
+            new.frombytes(a)
+            old.frombytes(b)
+            for i, (n, o) in enumerate(zip(new, old)):
+                if n != o:
+                    fn = self.function((off - 4) // 4 + i)
+                    # Counters are 32 bits and wrap.
+                    ticks[fn] = ticks.get(fn, 0) + ((n - o) & 0xffffffff)
+        t = round(now - self.t0, 3)
+        secs = round(now - self.prev_at, 3)
+        for fn, n in sorted(ticks.items(), key=lambda x: (-x[1], x[0])
+                            )[:self.TOP]:
+            self.csv.writerow((t, secs, fn, n))
+        self.csv.writerow((t, secs, "(all)", sum(ticks.values())))
+        self.file.flush()
+        self.prev, self.prev_at = cur, now
+        return ticks
+
+    def close(self):
+        if not self.file.closed:
+            self.file.close()
+
+
 def parse_kv(text):
     out = {}
     for w in text.split():
@@ -381,14 +498,18 @@ def main():
     ap.add_argument("--silent", type=float, default=90,
                     help="seconds without a line from the guest after "
                     "ready= that count as a lost guest (default 90)")
+    ap.add_argument("--l1-profile", type=float, default=10,
+                    help="seconds between two reads of L1's own tick "
+                    "profile, when it has one (default 10; 0: never)")
     ap.add_argument("socket")
     ap.add_argument("data")
     ap.add_argument("out")
     opts = ap.parse_args()
     if opts.disks < 1 or opts.disks > 100 or opts.size < 1 or opts.every < 0 \
-            or opts.silent < 10:
+            or opts.silent < 10 or not (opts.l1_profile == 0 or
+                                        opts.l1_profile >= 1):
         ap.error("need 1 to 100 disks, a size of 1 MiB or more, --every >= 0,"
-                 " --silent >= 10")
+                 " --silent >= 10, --l1-profile 0 or >= 1")
     os.makedirs(opts.out, exist_ok=True)
 
     disks = [Disk(opts.kind, i, "%s%d" % (opts.ports, i - 1), opts,
@@ -409,11 +530,28 @@ def main():
     t0 = guest.seen_at["ready"]
     sampler = Sampler(q, t0, os.path.join(opts.out, "host.csv"))
     next_sample = time.monotonic()
+    l1prof = None
+    if opts.l1_profile:
+        try:
+            l1prof = L1Profile(os.path.join(opts.out, "l1-profile.csv"), t0)
+        except (OSError, ValueError) as e:
+            summary["l1_profile_error"] = "L1 has no tick profile: %s" % e
+    next_prof = time.monotonic() + opts.l1_profile
+
+    def l1_profile():
+        """Read L1's profile; on an error, say so once and stop."""
+        nonlocal l1prof
+        try:
+            l1prof.sample()
+        except (OSError, ValueError) as e:
+            summary["l1_profile_error"] = str(e)
+            l1prof.close()
+            l1prof = None
 
     def tick(until):
         """Sample once a second and read the guest until UNTIL, or until
         until() holds when it is a function."""
-        nonlocal next_sample
+        nonlocal next_sample, next_prof
         while True:
             guest.poll()
             now = time.monotonic()
@@ -422,6 +560,9 @@ def main():
                 next_sample += 1
                 if next_sample < now:
                     next_sample = now + 1
+            if l1prof is not None and now >= next_prof:
+                l1_profile()
+                next_prof = now + opts.l1_profile
             if sampler.gone:
                 return False
             if now - guest.last_at > opts.silent:
@@ -435,6 +576,9 @@ def main():
 
     try:
         run(opts, q, guest, disks, tick, t0, summary)
+        # The last stretch of L1's profile.
+        if l1prof is not None:
+            l1_profile()
     except Silent:
         summary["error"] = ("nothing from the guest for %d s: the test bed "
                             "lost it (its sampler sleeps for good)" %
@@ -450,9 +594,11 @@ def main():
             pass
         return 4
     finally:
-        # Every row is flushed as written: this only lets go of the file,
+        # Every row is flushed as written: this only lets go of the files,
         # on every way out, exceptions included.
         sampler.close()
+        if l1prof is not None:
+            l1prof.close()
     summary["qmp_errors"] = sampler.errors
 
     # The guest's lines on the host's clock.

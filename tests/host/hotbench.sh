@@ -24,7 +24,8 @@
 #
 #   bench-KIND-VARIANT   the run went through: L2 up, every disk plugged
 #                        and removed, the guest's samples, totals and
-#                        kernel profile out
+#                        kernel profile out, and L1's own kernel profile
+#                        when L1 has one (profile= on its command line)
 #                        (its I/O errors, verification failures, guard
 #                        violations and console problems are reported,
 #                        not judged: the fixed pool is expected to run out)
@@ -101,9 +102,20 @@ print(max([int(r["guard_violations"] or 0) for r in rows] or [0]))' "$dir/host.c
 		detail="$(val "$dir" kernel); $ok/$n disks clean; I/O errors ${errs:-?}, verification failures ${vfail:-?}, guard violations ${viol:-?}, 'swiotlb buffer is full' ${full:-0}; $(grep '^hotbench: ' "$dir/hotbench.out" | cut -d: -f3- | head -n 1)${splats:+; console: ${splats:0:100}}$retried"
 		ticks=$(val "$dir" prof.ticks)
 		detail="$detail; kernel profile: ${ticks:-no} ticks$(val "$dir" prof.error | sed 's/.\+/ (&)/')"
+		# L1's own profile (hotbench.py, class L1Profile): reads and
+		# ticks in all, when this L1 booted with profile=.
+		l1p=$(python3 -c 'import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["function"] == "(all)"]
+print(len(rows), sum(int(r["ticks"]) for r in rows))' "$dir/l1-profile.csv" 2>/dev/null)
+		if [ -n "$l1p" ]; then
+			detail="$detail; L1 profile: ${l1p% *} reads, ${l1p#* } ticks"
+		else
+			detail="$detail; L1 profile: none ($(jq "$s" "r.get('l1_profile_error', '?')"))"
+		fi
 		went=fail
 		[ -n "$q" ] && [ "$(val "$dir" removed)" = 0 ] && [ "$(val "$dir" done)" = 1 ] &&
 			[ -s "$dir/host.csv" ] && [ -s "$dir/guest.csv" ] && [ "${ticks:-0}" -gt 0 ] &&
+			{ [ ! -e /proc/profile ] || [ "${l1p#* }" -gt 0 ] 2>/dev/null; } &&
 			went=pass
 		[ "$went" = pass ] || detail="nested.sh exit $rc, quiesced='$q' removed='$(val "$dir" removed)' done='$(val "$dir" done)'; $detail"
 		check "bench-$kind-$variant" $went "$detail"
