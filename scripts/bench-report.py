@@ -129,6 +129,7 @@ class Run:
         self.iops = read_csv(os.path.join(d, "iops.csv"))
         self.disks = read_csv(os.path.join(d, "disks.csv"))
         self.profile = read_csv(os.path.join(d, "profile.csv"))
+        self.l1profile = read_csv(os.path.join(d, "l1-profile.csv"))
         self.keys = data_keys(os.path.join(d, "l2-data"))
         try:
             with open(os.path.join(d, "summary.json")) as f:
@@ -334,17 +335,76 @@ def profile_table(runs, st, top=12):
     return L
 
 
+def l1_profile_table(runs, st, top=12):
+    """L1's own kernel tick profile under load: the TOP functions of each
+    variant, in ticks per 1000 verified transfers, from the reads of
+    l1-profile.csv that ended by quiesced= (each read keeps its 15
+    functions with the most ticks, so a function's sum is a floor)."""
+    prof, reads = {}, {}
+    for r in runs:
+        qt = num(r.summary.get("quiesced_t"))
+        if not r.l1profile or qt is None or not st[r.variant].get("ops"):
+            continue
+        ticks = {}
+        n = 0
+        for row in r.l1profile:
+            t, v = num(row.get("t")), num(row.get("ticks"))
+            if t is None or v is None or t > qt:
+                continue
+            f = row["function"]
+            if f == "(all)":
+                n += 1
+                f = "ticks"
+            ticks[f] = ticks.get(f, 0) + v
+        if n:
+            prof[r.variant], reads[r.variant] = ticks, n
+    if not prof:
+        errors = ["%s: %s" % (r.variant, r.summary["l1_profile_error"])
+                  for r in runs if "l1_profile_error" in r.summary]
+        return (["L1's kernel tick profile could not be read: %s." %
+                 "; ".join(errors), ""] if errors else [])
+    per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
+    funcs = set()
+    for v, ticks in prof.items():
+        funcs.update(sorted((f for f in ticks if f != "ticks"),
+                            key=lambda f: -ticks[f])[:top])
+    funcs = sorted(funcs, key=lambda f: -max(
+        prof[v].get(f, 0) * per_k[v] for v in prof))
+    have = [(v, label) for v, label in VARIANTS if v in prof]
+    L = ["L1's own kernel tick profile over the same load (`profile=2` on "
+         "L1's command line, read every 10 s: tests/host/hotbench.py), in "
+         "ticks per 1000 verified transfers (a tick is 4 ms of one of L1's "
+         "CPUs in L1's kernel, idle included; time in L2 counts where KVM "
+         "turns interrupts back on after an exit, in "
+         "`kvm_arch_vcpu_ioctl_run`). Reads that ended by quiesced=: %s. "
+         "Each read keeps its top 15 functions, so a function's figure is "
+         "a floor; the top %d of each variant." % (
+             "; ".join("%s %d" % (v, reads[v]) for v, _ in have), top), "",
+         "| function | " + " | ".join(label for _, label in have) + " |",
+         "|---|" + "---|" * len(have)]
+    for f in ["ticks"] + funcs:
+        L.append("| %s | %s |" % (
+            "all kernel ticks" if f == "ticks" else "`%s`" % f,
+            " | ".join("%.1f" % (prof[v][f] * per_k[v])
+                       if f in prof[v] else "-" for v, _ in have)))
+    L.append("")
+    return L
+
+
 def write_raw(runs, outdir):
-    for name in ("host", "guest", "io", "iops", "disks", "profile"):
+    for name, attr in (("host", "host"), ("guest", "guest"), ("io", "io"),
+                       ("iops", "iops"), ("disks", "disks"),
+                       ("profile", "profile"),
+                       ("l1-profile", "l1profile")):
         fields = ["kind", "variant"]
         rows = []
         for r in runs:
-            for row in getattr(r, name):
+            for row in getattr(r, attr):
                 for k in row:
                     if k not in fields:
                         fields.append(k)
                 rows.append(dict(row, kind=r.kind, variant=r.variant))
-        if name == "profile" and not rows:
+        if name in ("profile", "l1-profile") and not rows:
             continue
         with open(os.path.join(outdir, name + ".csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=fields)
@@ -465,14 +525,18 @@ def main():
             "kernel (KVM); QEMU's other threads (main loop, block I/O); the "
             "rest of L1; idle."))
         L += profile_table(kr, st)
+        L += l1_profile_table(kr, st)
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
           if not perr else "No plot: %s." % perr, "",
           "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "
           "[guest.csv](%s/guest.csv) (the guest's bounce-buffer state), "
           "[io.csv](%s/io.csv) and [iops.csv](%s/iops.csv) (ioload), "
-          "[disks.csv](%s/disks.csv) (per disk)%s." % ((rel,) * 5 + (
+          "[disks.csv](%s/disks.csv) (per disk)%s%s." % ((rel,) * 5 + (
               ", [profile.csv](%s/profile.csv) (the guest kernel's tick "
-              "profile)" % rel if any(r.profile for r in runs) else "",)),
+              "profile)" % rel if any(r.profile for r in runs) else "",
+              ", [l1-profile.csv](%s/l1-profile.csv) (L1's kernel tick "
+              "profile, every 10 s)" % rel
+              if any(r.l1profile for r in runs) else "")),
           ""]
     with open(opts.outmd, "w") as f:
         f.write("\n".join(L))

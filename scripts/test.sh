@@ -426,7 +426,8 @@ tier_bench() {
 		"$OUT/bench" "$rep" 2>&1 | tail -n 1)
 	st=pass
 	[ -s "$rep" ] && [ -s "${rep%/*}/results/bench.png" ] && [ -s "${rep%/*}/results/host.csv" ] &&
-		grep -q '^| 4\. cc-swiotlb, host grants |' "$rep" || st=fail
+		grep -q '^| 4\. cc-swiotlb, host grants |' "$rep" &&
+		grep -q "^L1's own kernel tick profile over the same load" "$rep" || st=fail
 	result bench "$st" bench-report "$detail; $rep, results/bench.png, results/*.csv"
 }
 
