@@ -12,14 +12,17 @@
 # raw samples (docs/results/).
 #
 # L2 runs the bench kernels (kconfig/bench.config: no lockdep, no DMA-API
-# debugging), guest-bench and, for the fixed variant, guest-bench-fixed.
+# debugging), guest-bench and, for the fixed variant, guest-bench-fixed;
+# L1 runs host-bench (kconfig/host-bench.config: no lockdep), or, with
+# BENCH_HOST=host, the test bed's host kernel, lockdep and all.
 # An L2 run the test bed loses is tried again, up to 3 times, and then
 # reported as it ended (L2_GIVE_UP=0, tests/host/lib.sh).
 #
 # From the environment: DISKS (50), RUN (seconds of load once all disks are
 # up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
 # ("virtio-blk nvme"), VARIANTS ("fixed dynamic cc-conv cc-grants"),
-# REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi; tests/host/nested.sh).
+# REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi; tests/host/nested.sh),
+# BENCH_HOST (host-bench).
 # Exit status 0 when every run went through.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +33,7 @@ SETTLE=${SETTLE:-30}
 KINDS=${KINDS:-virtio-blk nvme}
 VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
 L2_PCI_HOTPLUG=${L2_PCI_HOTPLUG:-acpi}
+BENCH_HOST=${BENCH_HOST:-host-bench}
 REPORT=${REPORT:-$TOP/docs/results.md}
 # profile=2: L1's own kernel tick profile, which tests/host/hotbench.py
 # reads every 10 s (l1-profile.csv).
@@ -46,11 +50,16 @@ case $L2_PCI_HOTPLUG in
 acpi | native) ;;
 *) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
 esac
+case $BENCH_HOST in
+host-bench | host) ;;
+*) die "BENCH_HOST=$BENCH_HOST: host-bench or host" ;;
+esac
 for f in "$GUEST_INITRD" "$L0_QEMU" "$BUILD/qemu/qemu-system-x86_64" "$HOST_KERNEL"; do
 	[ -e "$f" ] || die "missing $f: run 'make' first"
 done
 command -v gnuplot >/dev/null || die "no gnuplot: run scripts/deps.sh"
-"$TOP/scripts/build-kernel.sh" guest-bench guest-bench-fixed
+"$TOP/scripts/build-kernel.sh" "$BENCH_HOST" guest-bench guest-bench-fixed
+HOST_KERNEL=$BUILD/obj/$BENCH_HOST/arch/x86/boot/bzImage
 mkdir -p "$OUT"
 
 # Every run: boot (about a minute under nested TCG), DISKS hot-plugs,
@@ -72,7 +81,7 @@ grep "^bench: " "$OUT/vmrun.out"
 	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); the benchmark took $((SECONDS - t0)) s"
 	echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
 	echo "L0: $("$L0_QEMU" --version | head -n 1) (our TCG build, qemu-patches/), -cpu max, $L1_CPUS vCPUs, $L1_MEM"
-	echo "L1: host kernel $(cat "$BUILD/obj/host/include/config/kernel.release" 2>/dev/null), command line '$L1_APPEND'"
+	echo "L1: $BENCH_HOST kernel $(cat "$BUILD/obj/$BENCH_HOST/include/config/kernel.release" 2>/dev/null), command line '$L1_APPEND'"
 	echo "L2's VMM: $("$BUILD/qemu/qemu-system-x86_64" --version | head -n 1) (ours, KVM), 2 vCPUs, 1 GiB, -accel kvm,dma-guard=on"
 	echo "L2: guest-bench and guest-bench-fixed kernels $(cat "$BUILD/obj/guest-bench/include/config/kernel.release" 2>/dev/null), cc_emulation"
 	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal"
@@ -86,6 +95,7 @@ cmd="make bench"
 [ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
 [ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
 [ "$L2_PCI_HOTPLUG" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
+[ "$BENCH_HOST" = host-bench ] || cmd="BENCH_HOST=$BENCH_HOST $cmd"
 python3 "$TOP/scripts/bench-report.py" --command "$cmd" \
 	--versions "$OUT/versions" "$OUT/runs" "$REPORT" || rc=1
 exit $(( rc == 0 ? 0 : 1 ))

@@ -5,11 +5,13 @@
 #
 # Build kernels from the one patched tree (build/src/linux) into
 # build/obj/VARIANT, where VARIANT is host, guest, host-debug, guest-debug,
-# guest-bench, guest-fixed or guest-bench-fixed.  The config is `make
-# tinyconfig` plus kconfig/common.config, the variant's fragment, and one
-# more fragment per suffix, in order: kconfig/debug.config for -debug,
+# host-bench, guest-bench, guest-fixed or guest-bench-fixed.  The config is
+# `make tinyconfig` plus kconfig/common.config, the variant's fragment, and
+# one more fragment per suffix, in order: kconfig/debug.config for -debug,
 # kconfig/bench.config for -bench, kconfig/fixed.config for -fixed (upstream
-# swiotlb without CONFIG_SWIOTLB_DYNAMIC, for make bench).  Every
+# swiotlb without CONFIG_SWIOTLB_DYNAMIC, for make bench), or, where it
+# exists, the base's own fragment for the suffix (kconfig/host-bench.config:
+# the host for make bench, without lock debugging).  Every
 # option the fragments ask for must survive olddefconfig, or the build stops
 # and names it.  The compiler runs under ccache.  CONFIG_ONLY=1 stops after
 # configuring.
@@ -18,7 +20,7 @@ set -euo pipefail
 
 SRC=$BUILD/src/linux
 [ -f "$SRC/Makefile" ] || die "no kernel tree: run scripts/fetch.sh linux"
-[ $# -gt 0 ] || die "usage: build-kernel.sh host|guest|host-debug|guest-debug|guest-bench|guest-fixed|guest-bench-fixed..."
+[ $# -gt 0 ] || die "usage: build-kernel.sh host|guest|host-debug|guest-debug|host-bench|guest-bench|guest-fixed|guest-bench-fixed..."
 
 KMAKE=(make -C "$SRC" -s "CC=$CC_WRAP" "HOSTCC=$CC_WRAP" LOCALVERSION=
        KBUILD_BUILD_USER=cc-swiotlb KBUILD_BUILD_HOST=build)
@@ -51,7 +53,13 @@ build_one() {
 	local v=$1 base=${1%%-*} O=$BUILD/obj/$1 frags stamp want suffix
 	frags=("$TOP/kconfig/common.config" "$TOP/kconfig/$base.config")
 	for suffix in ${v//-/ }; do
-		[ "$suffix" = "$base" ] || frags+=("$TOP/kconfig/$suffix.config")
+		[ "$suffix" = "$base" ] && continue
+		# A base can have its own fragment for a suffix: host-bench.config.
+		if [ -f "$TOP/kconfig/$base-$suffix.config" ]; then
+			frags+=("$TOP/kconfig/$base-$suffix.config")
+		else
+			frags+=("$TOP/kconfig/$suffix.config")
+		fi
 	done
 	for f in "${frags[@]}"; do [ -f "$f" ] || die "$v: no $f"; done
 	mkdir -p "$O"
@@ -86,7 +94,7 @@ build_one() {
 
 for v in "$@"; do
 	case $v in
-	host|guest|host-debug|guest-debug|guest-bench|guest-fixed|guest-bench-fixed)
+	host|guest|host-debug|guest-debug|host-bench|guest-bench|guest-fixed|guest-bench-fixed)
 		build_one "$v" ;;
 	*) die "unknown variant '$v'" ;;
 	esac

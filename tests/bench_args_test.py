@@ -29,6 +29,11 @@ class BenchArgs(unittest.TestCase):
     def test_pci_hotplug(self):
         self.refused("L2_PCI_HOTPLUG=pcie: acpi or native", L2_PCI_HOTPLUG="pcie")
 
+    def test_bench_host(self):
+        for h in ("guest-bench", "host-debug", "x"):
+            self.refused("BENCH_HOST=%s: host-bench or host" % h,
+                         BENCH_HOST=h)
+
 
 if __name__ == "__main__":
     unittest.main()
