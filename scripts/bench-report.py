@@ -293,6 +293,30 @@ def plot(runs, outdir):
     return None
 
 
+def ticks_table(intro, prof, st, top):
+    """INTRO, then PROF ({variant: {function: ticks, "ticks": all}}) in
+    ticks per 1000 verified transfers: all ticks, and the TOP functions of
+    each variant ("-" for a function a variant has no figure for)."""
+    per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
+    funcs = set()
+    for v, ticks in prof.items():
+        funcs.update(sorted((f for f in ticks if f != "ticks"),
+                            key=lambda f: -ticks[f])[:top])
+    funcs = sorted(funcs, key=lambda f: -max(
+        prof[v].get(f, 0) * per_k[v] for v in prof))
+    have = [(v, label) for v, label in VARIANTS if v in prof]
+    L = [intro, "",
+         "| function | " + " | ".join(label for _, label in have) + " |",
+         "|---|" + "---|" * len(have)]
+    for f in ["ticks"] + funcs:
+        L.append("| %s | %s |" % (
+            "all kernel ticks" if f == "ticks" else "`%s`" % f,
+            " | ".join("%.1f" % (prof[v][f] * per_k[v])
+                       if f in prof[v] else "-" for v, _ in have)))
+    L.append("")
+    return L
+
+
 def profile_table(runs, st, top=12):
     """The guest kernel's tick profile under load: the TOP functions of
     each variant, in ticks per 1000 verified transfers."""
@@ -308,31 +332,16 @@ def profile_table(runs, st, top=12):
     if not prof:
         return (["The guest kernel's tick profile could not be read: %s." %
                  "; ".join(errors), ""] if errors else [])
-    per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
-    funcs = set()
-    for v, ticks in prof.items():
-        funcs.update(sorted((f for f in ticks if f != "ticks"),
-                            key=lambda f: -ticks[f])[:top])
-    funcs = sorted(funcs, key=lambda f: -max(
-        prof[v].get(f, 0) * per_k[v] for v in prof))
-    have = [(v, label) for v, label in VARIANTS if v in prof]
-    L = ["The guest kernel's tick profile over the same load (`profile=2`, "
-         "/proc/profile, tests/guest/kprofile.sh): ticks per 1000 verified "
-         "transfers, where the kernel was when a CPU's timer ticked (a tick "
-         "is 4 ms of one CPU at HZ=250; idle and time waiting for the host "
-         "count where they happened). The top %d functions of each variant; "
-         "a function outside a variant's top 30 shows as \"-\"." % top, "",
-         "| function | " + " | ".join(label for _, label in have) + " |",
-         "|---|" + "---|" * len(have)]
+    intro = ("The guest kernel's tick profile over the same load "
+             "(`profile=2`, /proc/profile, tests/guest/kprofile.sh): ticks "
+             "per 1000 verified transfers, where the kernel was when a CPU's "
+             "timer ticked (a tick is 4 ms of one CPU at HZ=250; idle and "
+             "time waiting for the host count where they happened). The top "
+             "%d functions of each variant; a function outside a variant's "
+             "top 30 shows as \"-\"." % top)
     if errors:
-        L[0] += " Not read: %s." % "; ".join(errors)
-    for f in ["ticks"] + funcs:
-        L.append("| %s | %s |" % (
-            "all kernel ticks" if f == "ticks" else "`%s`" % f,
-            " | ".join("%.1f" % (prof[v][f] * per_k[v])
-                       if f in prof[v] else "-" for v, _ in have)))
-    L.append("")
-    return L
+        intro += " Not read: %s." % "; ".join(errors)
+    return ticks_table(intro, prof, st, top)
 
 
 def l1_profile_table(runs, st, top=12):
@@ -363,32 +372,17 @@ def l1_profile_table(runs, st, top=12):
                   for r in runs if "l1_profile_error" in r.summary]
         return (["L1's kernel tick profile could not be read: %s." %
                  "; ".join(errors), ""] if errors else [])
-    per_k = {v: 1000.0 / st[v]["ops"] for v in prof}
-    funcs = set()
-    for v, ticks in prof.items():
-        funcs.update(sorted((f for f in ticks if f != "ticks"),
-                            key=lambda f: -ticks[f])[:top])
-    funcs = sorted(funcs, key=lambda f: -max(
-        prof[v].get(f, 0) * per_k[v] for v in prof))
-    have = [(v, label) for v, label in VARIANTS if v in prof]
-    L = ["L1's own kernel tick profile over the same load (`profile=2` on "
-         "L1's command line, read every 10 s: tests/host/hotbench.py), in "
-         "ticks per 1000 verified transfers (a tick is 4 ms of one of L1's "
-         "CPUs in L1's kernel, idle included; time in L2 counts where KVM "
-         "turns interrupts back on after an exit, in "
-         "`kvm_arch_vcpu_ioctl_run`). Reads that ended by quiesced=: %s. "
-         "Each read keeps its top 15 functions, so a function's figure is "
-         "a floor; the top %d of each variant." % (
-             "; ".join("%s %d" % (v, reads[v]) for v, _ in have), top), "",
-         "| function | " + " | ".join(label for _, label in have) + " |",
-         "|---|" + "---|" * len(have)]
-    for f in ["ticks"] + funcs:
-        L.append("| %s | %s |" % (
-            "all kernel ticks" if f == "ticks" else "`%s`" % f,
-            " | ".join("%.1f" % (prof[v][f] * per_k[v])
-                       if f in prof[v] else "-" for v, _ in have)))
-    L.append("")
-    return L
+    return ticks_table(
+        "L1's own kernel tick profile over the same load (`profile=2` on "
+        "L1's command line, read every 10 s: tests/host/hotbench.py), in "
+        "ticks per 1000 verified transfers (a tick is 4 ms of one of L1's "
+        "CPUs in L1's kernel, idle included; time in L2 counts where KVM "
+        "turns interrupts back on after an exit, in "
+        "`kvm_arch_vcpu_ioctl_run`). Reads that ended by quiesced=: %s. "
+        "Each read keeps its top 15 functions, so a function's figure is "
+        "a floor; the top %d of each variant." % (
+            "; ".join("%s %d" % (v, reads[v]) for v, _ in VARIANTS
+                      if v in reads), top), prof, st, top)
 
 
 def write_raw(runs, outdir):

@@ -302,19 +302,20 @@ class HotbenchTest(unittest.TestCase):
         # Given up after --silent (10 s), not after --timeout (120 s).
         self.assertLess(took, 60)
 
-    def test_bad_l1_profile(self):
-        p = subprocess.run([sys.executable, HOTBENCH, "--l1-profile", "0.5",
+    def refused(self, option, value, want):
+        """hotbench.py OPTION VALUE exits 2 and says WANT."""
+        p = subprocess.run([sys.executable, HOTBENCH, option, value,
                             "s", "d", "o"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("--l1-profile 0 or >= 1", p.stdout)
+        self.assertIn(want, p.stdout)
+
+    def test_bad_l1_profile(self):
+        for v in ("0.5", "-1"):
+            self.refused("--l1-profile", v, "--l1-profile 0 or >= 1")
 
     def test_bad_silent(self):
-        p = subprocess.run([sys.executable, HOTBENCH, "--silent", "5",
-                            "s", "d", "o"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        self.assertEqual(p.returncode, 2)
-        self.assertIn("--silent >= 10", p.stdout)
+        self.refused("--silent", "5", "--silent >= 10")
 
 
 class L1ProfileTest(unittest.TestCase):
