@@ -220,6 +220,7 @@ class HotbenchTest(unittest.TestCase):
         if not os.path.exists("/proc/profile"):
             self.assertIn("L1 has no tick profile",
                           summary.get("l1_profile_error", ""))
+            self.assertNotIn("l1_profile_reads", summary)
             self.assertNotIn("l1-profile.csv", files)
         # Values a gs= line left out are carried forward.
         self.assertGreaterEqual(len(gs), 4)
@@ -370,6 +371,7 @@ class L1ProfileTest(unittest.TestCase):
         self.assertEqual(ticks, {"foo": 3, "bar": 4, "baz": 7})
         # Nothing since.
         self.assertEqual(p.sample(), {})
+        self.assertEqual((p.reads, p.ticks), (2, 14))
         p.close()
         with open(self.out) as f:
             rows = list(csv.DictReader(f))

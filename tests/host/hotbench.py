@@ -43,7 +43,8 @@ command line), l1-profile.csv (L1's own kernel tick profile every
 --l1-profile seconds, when L1 has one: class L1Profile; each row written
 as it is read) and summary.json (with quiesced_t, when quiesced= came,
 prof_ticks, the guest profile's ticks in all, or prof_error, and
-l1_profile_error when L1's profile could not be read).
+l1_profile_reads and l1_profile_ticks, L1's reads and their ticks in all,
+or l1_profile_error when L1's profile could not be read).
 
 The guest sends a sample every second.  When nothing at all has come from
 it for --silent seconds after "ready=", the run is lost: its sampler sleeps
@@ -338,10 +339,12 @@ class L1Profile:
         if stext is None or etext is None or not any(self.addrs):
             raise ValueError("%s: no _stext and _etext, or no addresses"
                              % syms)
-        order = sorted(range(len(self.addrs)), key=self.addrs.__getitem__)
-        self.addrs = [self.addrs[i] for i in order]
-        self.names = [self.names[i] for i in order]
+        syms = sorted(zip(self.addrs, self.names))
+        self.addrs = [a for a, _ in syms]
+        self.names = [n for _, n in syms]
         self.stext = stext
+        # Reads taken, and their ticks in all.
+        self.reads = self.ticks = 0
         self.prev = self.read()
         self.step = struct.unpack_from("<I", self.prev)[0]
         buckets = len(self.prev) // 4 - 1
@@ -396,6 +399,8 @@ class L1Profile:
         self.csv.writerow((t, secs, "(all)", sum(ticks.values())))
         self.file.flush()
         self.prev, self.prev_at = cur, now
+        self.reads += 1
+        self.ticks += sum(ticks.values())
         return ticks
 
     def close(self):
@@ -543,6 +548,8 @@ def main():
         nonlocal l1prof
         try:
             l1prof.sample()
+            summary["l1_profile_reads"] = l1prof.reads
+            summary["l1_profile_ticks"] = l1prof.ticks
         except (OSError, ValueError) as e:
             summary["l1_profile_error"] = str(e)
             l1prof.close()

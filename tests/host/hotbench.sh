@@ -104,9 +104,7 @@ print(max([int(r["guard_violations"] or 0) for r in rows] or [0]))' "$dir/host.c
 		detail="$detail; kernel profile: ${ticks:-no} ticks$(val "$dir" prof.error | sed 's/.\+/ (&)/')"
 		# L1's own profile (hotbench.py, class L1Profile): reads and
 		# ticks in all, when this L1 booted with profile=.
-		l1p=$(python3 -c 'import csv, sys
-rows = [r for r in csv.DictReader(open(sys.argv[1])) if r["function"] == "(all)"]
-print(len(rows), sum(int(r["ticks"]) for r in rows))' "$dir/l1-profile.csv" 2>/dev/null)
+		l1p=$(jq "$s" "'%d %d' % (r['l1_profile_reads'], r['l1_profile_ticks'])")
 		if [ -n "$l1p" ]; then
 			detail="$detail; L1 profile: ${l1p% *} reads, ${l1p#* } ticks"
 		else
