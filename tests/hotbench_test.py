@@ -53,11 +53,12 @@ class Spinner(VCPU):
 
 
 class Idler(VCPU):
-    """Asleep until stopped."""
+    """Asleep until stopped, waking every 5 ms to look."""
 
     def run(self):
         self.started.set()
-        self.stop.wait()
+        while not self.stop.wait(0.005):
+            pass
 
 
 class FakeQEMU(threading.Thread):
@@ -248,6 +249,20 @@ class HotbenchTest(unittest.TestCase):
                 int(host[0]["vcpu%d_user_ms" % i]) for i in (0, 1)}
         self.assertGreater(spun[1], 200 * secs, spun)
         self.assertLess(spun[0], 20 * secs + 20, spun)
+        # vCPU 0 slept some 200 times a second: its voluntary switches.
+        slept = (int(host[-1]["vcpu0_vcsw"]) - int(host[0]["vcpu0_vcsw"]))
+        self.assertGreater(slept, 50 * secs, slept)
+        # Waiting for a CPU, where the kernel counts it: whole ms, and
+        # never more than the time that passed.
+        for k in ("qemu_main_wait_ms", "qemu_vcpu_wait_ms", "vcpu0_wait_ms",
+                  "vcpu1_wait_ms"):
+            w = {r[k] for r in host}
+            if w != {""}:
+                d = int(host[-1][k]) - int(host[0][k])
+                self.assertTrue(0 <= d <= 2000 * secs, (k, d))
+        # The main thread (this test's) is QEMU's other threads' part.
+        main = [(int(r["qemu_main_ms"]), int(r["qemu_io_ms"])) for r in host]
+        self.assertTrue(all(m <= io + 10 for m, io in main), main)
         self.assertEqual({(r["vcpu0_exits"], r["vcpu0_signal_exits"],
                            r["vcpu0_io_exits"], r["vcpu0_mmio_exits"],
                            r["vcpu1_exits"], r["vcpu1_mmio_exits"],

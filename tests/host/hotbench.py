@@ -236,9 +236,22 @@ class CPU:
                        threads, interrupts)
     l1_idle_ms         L1 idle (idle and iowait)
 
+    qemu_main_ms       QEMU's main thread (its thread id is QEMU's pid),
+                       user and system: the main loop, which holds QEMU's
+                       big lock while it works, included in qemu_io_ms
+    qemu_main_wait_ms  the main thread runnable but waiting for one of
+                       L1's CPUs (the scheduler's run_delay)
+    qemu_vcpu_wait_ms  the same for the vCPU threads, summed
+
     and for each vCPU thread of cpu-index N below MAX_VCPUS,
     vcpuN_guest_ms (running L2), vcpuN_user_ms (in user space, L2 not
-    running) and vcpuN_sys_ms (in L1's kernel).
+    running), vcpuN_sys_ms (in L1's kernel), vcpuN_wait_ms (runnable,
+    waiting for a CPU), vcpuN_vcsw (the times it slept: L2 halted, or it
+    waited for a lock such as QEMU's big lock, or for I/O) and vcpuN_nvcsw
+    (the times it was preempted).
+
+    The wait columns come from /proc/.../schedstat (CONFIG_SCHED_INFO);
+    without it they are left empty.
 
     The kernel scales a thread's user time (utime) to its run time but
     not its guest time, so a user column, user minus guest, can step
@@ -247,8 +260,10 @@ class CPU:
 
     # host.csv's columns, the keys of read().
     FIELDS = ("l1_guest_ms", "qemu_vcpu_user_ms", "qemu_vcpu_sys_ms",
-              "qemu_io_ms", "l1_other_ms", "l1_idle_ms")
-    VCPU_FIELDS = vcpu_columns(("guest_ms", "user_ms", "sys_ms"))
+              "qemu_io_ms", "l1_other_ms", "l1_idle_ms", "qemu_main_ms",
+              "qemu_main_wait_ms", "qemu_vcpu_wait_ms")
+    VCPU_FIELDS = vcpu_columns(("guest_ms", "user_ms", "sys_ms", "wait_ms",
+                                "vcsw", "nvcsw"))
 
     def __init__(self, vcpus):
         """VCPUS: (cpu-index, thread id) of each vCPU thread."""
@@ -266,6 +281,30 @@ class CPU:
             f = f.read().rpartition(")")[2].split()
         return int(f[11]), int(f[12]), int(f[40])
 
+    @staticmethod
+    def wait_ms(path):
+        """The ms a task waited runnable for a CPU, from its schedstat,
+        or "" when the kernel keeps no such count."""
+        try:
+            with open(path) as f:
+                return round(int(f.read().split()[1]) / 1e6)
+        except (OSError, IndexError, ValueError):
+            return ""
+
+    @staticmethod
+    def switches(path):
+        """A task's voluntary and involuntary context switches, from its
+        status."""
+        out = {}
+        with open(path) as f:
+            for ln in f:
+                k, _, v = ln.partition(":")
+                if k in ("voluntary_ctxt_switches",
+                         "nonvoluntary_ctxt_switches"):
+                    out[k] = int(v)
+        return (out["voluntary_ctxt_switches"],
+                out["nonvoluntary_ctxt_switches"])
+
     def read(self):
         with open("/proc/stat") as f:
             c = [int(x) for x in f.readline().split()[1:]]
@@ -275,21 +314,34 @@ class CPU:
         idle = c[3] + c[4]
         guest = c[8] + c[9]
         pu, ps, pg = self.task("/proc/%d/stat" % self.pid)
+        main = "/proc/%d/task/%d/" % (self.pid, self.pid)
+        mu, ms, _ = self.task(main + "stat")
         vu = vs = vg = 0
+        vw = 0
         out = {}
         for i, tid in self.vcpus:
-            u, s, g = self.task("/proc/%d/task/%d/stat" % (self.pid, tid))
+            task = "/proc/%d/task/%d/" % (self.pid, tid)
+            u, s, g = self.task(task + "stat")
+            w = self.wait_ms(task + "schedstat")
             vu, vs, vg = vu + u, vs + s, vg + g
+            vw = "" if "" in (vw, w) else vw + w
             if i < MAX_VCPUS:
+                vcsw, nvcsw = self.switches(task + "status")
                 out["vcpu%d_guest_ms" % i] = round(g * self.ms)
                 out["vcpu%d_user_ms" % i] = round((u - g) * self.ms)
                 out["vcpu%d_sys_ms" % i] = round(s * self.ms)
+                out["vcpu%d_wait_ms" % i] = w
+                out["vcpu%d_vcsw" % i] = vcsw
+                out["vcpu%d_nvcsw" % i] = nvcsw
         out.update({"l1_guest_ms": round(guest * self.ms),
                     "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
                     "qemu_vcpu_sys_ms": round(vs * self.ms),
                     "qemu_io_ms": round((pu + ps - vu - vs) * self.ms),
                     "l1_other_ms": round((busy - pu - ps) * self.ms),
-                    "l1_idle_ms": round(idle * self.ms)})
+                    "l1_idle_ms": round(idle * self.ms),
+                    "qemu_main_ms": round((mu + ms) * self.ms),
+                    "qemu_main_wait_ms": self.wait_ms(main + "schedstat"),
+                    "qemu_vcpu_wait_ms": vw})
         return out
 
 
