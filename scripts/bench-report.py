@@ -60,7 +60,10 @@ L1_CPU = (("L2 running", "host.l1_guest_ms", 1),
           ("QEMU vCPU threads, kernel (KVM)", "host.qemu_vcpu_sys_ms", 1),
           ("QEMU's other threads", "host.qemu_io_ms", 1),
           ("rest of L1", "host.l1_other_ms", 1),
-          ("L1 idle", "host.l1_idle_ms", 1))
+          ("L1 idle", "host.l1_idle_ms", 1),
+          ("of the other threads, QEMU's main thread", "host.qemu_main_ms", 1),
+          ("main thread waiting for a CPU", "host.qemu_main_wait_ms", 1),
+          ("vCPU threads waiting for a CPU", "host.qemu_vcpu_wait_ms", 1))
 SPLATS = re.compile(r"\[ *[0-9]+\.[0-9]+\] .*(BUG:|WARNING:|Oops|Kernel panic|"
                     r"general protection fault|INFO: task .* blocked for more "
                     r"than|hard LOCKUP|detected stalls on CPUs|self-detected "
@@ -517,7 +520,11 @@ def main():
             "load (L1's /proc, both CPUs): L2 running; QEMU's vCPU threads "
             "outside L2, in user space (devices emulated there) and in the "
             "kernel (KVM); QEMU's other threads (main loop, block I/O); the "
-            "rest of L1; idle."))
+            "rest of L1; idle; then, of QEMU's other threads, its main "
+            "thread (the main loop, which works under QEMU's big lock), and "
+            "the time the main thread and the vCPU threads (summed) were "
+            "runnable but waited for one of L1's CPUs (the scheduler's run "
+            "delay: not CPU time, and not in the columns before)."))
         L += profile_table(kr, st)
         L += l1_profile_table(kr, st)
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
