@@ -6,11 +6,15 @@ usage: bench-report.py [--command CMD] [--versions FILE] RUNDIR OUTMD
 
 RUNDIR is what tests/host/hotbench.sh wrote: RUNDIR/KIND-VARIANT/ per run
 (host.csv, guest.csv, io.csv, iops.csv, disks.csv, summary.json, l2-data,
-l2-console.log).  OUTMD gets the report (docs/results.md for make bench);
-beside it, in OUTMD's directory under results/: bench.png (shared memory
-and IOPS over time, every variant, one panel per disk kind, by gnuplot),
-and the raw samples as CSV (host.csv, guest.csv, io.csv, iops.csv,
-disks.csv, each with the kind and variant in front).  --versions names a
+l2-console.log), RUNDIR/KIND-VARIANT-rN/ for round N after the first, and
+RUNDIR/rounds, the order each round ran in.  OUTMD gets the report
+(docs/results.md for make bench): the first round in full, and when there
+were more, a table of every round's IOPS and their ratios, and every
+round's errors and latencies summed; beside it, in OUTMD's directory under
+results/: bench.png (shared memory and IOPS over time, every variant of
+the first round, one panel per disk kind, by gnuplot), and the raw samples
+of every round as CSV (host.csv, guest.csv, io.csv, iops.csv, disks.csv,
+each with the kind, variant and round in front).  --versions names a
 file of "name: version" lines for the report's head.  Exit status: 0 when
 the report was written, 1 when a run is missing or unreadable, 2 for bad
 usage.
@@ -32,6 +36,8 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-conv", "3. cc-swiotlb, conversions"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
+# hotbench.sh takes ROUNDS up to this.
+MAX_ROUNDS = 10
 # Per 1000 verified transfers under load: (column, stats() key, scale).
 # "host.COLUMN" is host.csv's COLUMN (tests/host/hotbench.py) over the
 # load; "irq.NAME" the guest's.  The guest's CPU time is in USER_HZ ticks
@@ -124,8 +130,9 @@ def console(path):
 
 
 class Run:
-    def __init__(self, d, kind, variant):
+    def __init__(self, d, kind, variant, rnd=1):
         self.kind, self.variant, self.dir = kind, variant, d
+        self.round = rnd
         self.host = read_csv(os.path.join(d, "host.csv"))
         self.guest = read_csv(os.path.join(d, "guest.csv"))
         self.io = read_csv(os.path.join(d, "io.csv"))
@@ -388,19 +395,120 @@ def l1_profile_table(runs, st, top=12):
                       if v in reads), top), prof, st, top)
 
 
+def read_rounds(path):
+    """{(kind, round): [variant, ...]}, the order each round ran in, from
+    hotbench.sh's RUNDIR/rounds."""
+    order = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 3 and w[1].isdigit():
+                    order[(w[0], int(w[1]))] = w[2:]
+    except OSError:
+        pass
+    return order
+
+
+def total(vals):
+    """The sum of VALS, "?" for a run without its figure."""
+    known = [v for v in vals if v is not None]
+    if not known and vals:
+        return "?"
+    return "%d%s" % (sum(known), " + ?" if len(known) < len(vals) else "")
+
+
+def rounds_section(kind, kr, order):
+    """When KIND's runs KR had more than one round: each round's verified
+    transfers per second and their ratios to variant 2's in that round,
+    then every round's runs summed, per variant."""
+    rounds = sorted({r.round for r in kr})
+    if len(rounds) < 2:
+        return []
+    st = {(r.variant, r.round): r.stats() for r in kr}
+    vs = [(v, label) for v, label in VARIANTS
+          if any(r.variant == v for r in kr)]
+    others = [v for v, _ in vs if v != "dynamic"]
+    L = ["### %s, all %d rounds" % (kind, len(rounds)), "",
+         "The tables above are the first round's. Each round ran every "
+         "variant once, in the order shown (reversed every other round); "
+         "verified transfers per second over each whole run, and the ratio "
+         "to variant 2's in the same round.", "",
+         "| round | order | " + " | ".join("%s, transfers/s" % v
+                                          for v, _ in vs) +
+         "".join(" | %s / dynamic" % v for v in others) + " |",
+         "|---|---|" + "---|" * (len(vs) + len(others))]
+    ratios = {v: [] for v in others}
+    for rnd in rounds:
+        base = st.get(("dynamic", rnd), {}).get("iops")
+        cells = [fmt(st.get((v, rnd), {}).get("iops"), "%.1f")
+                 for v, _ in vs]
+        for v in others:
+            x = st.get((v, rnd), {}).get("iops")
+            if x is not None and base:
+                ratios[v].append(x / base)
+                cells.append("%.2f" % (x / base))
+            else:
+                cells.append("?")
+        L.append("| %d | %s | %s |" % (
+            rnd, ", ".join(order.get((kind, rnd), ["?"])), " | ".join(cells)))
+    L.append("")
+    for v in others:
+        x = ratios[v]
+        if x:
+            L.append("%s / dynamic over %d rounds: median %.2f, mean %.2f, "
+                     "lowest %.2f, highest %.2f; at least 1.00 in %d." % (
+                         v, len(x), statistics.median(x),
+                         statistics.mean(x), min(x), max(x),
+                         sum(1 for y in x if y >= 1.0)))
+    L += ["", "Every round's runs of each variant together: the disks "
+          "clean and the problems summed, device_add to first I/O over "
+          "every hot-plugged disk of every round, and the highest peak and "
+          "settled shared memory of any round.", "",
+          "| variant | runs | disks clean | I/O errors | verification "
+          "failures | guard violations | lockups, hung tasks | other kernel "
+          "problems | device_add to first I/O, median / max (s) | shared "
+          "MiB: highest peak / highest settled |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for v, label in vs:
+        vr = [r for r in kr if r.variant == v]
+        ss = [st[(v, r.round)] for r in vr]
+        lat = sorted(x for r in vr for x in (num(d.get("add_to_first_io"))
+                                               for d in r.disks)
+                     if x is not None)
+        peak = [s["peak"] for s in ss if "peak" in s]
+        settled = [s["settled"] for s in ss if "settled" in s]
+        L.append("| %s | %d | %s/%d | %s | %s | %s | %s | %s | %s / %s | "
+                 "%s / %s |" % (
+                     label, len(vr), total([s.get("ok") for s in ss]),
+                     sum(len(r.disks) for r in vr),
+                     total([s.get("errors") for s in ss]),
+                     total([s.get("vfail") for s in ss]),
+                     total([s.get("violations") for s in ss]),
+                     total([s.get("lockups") for s in ss]),
+                     total([s.get("problems") for s in ss]),
+                     fmt(statistics.median(lat) if lat else None, "%.2f"),
+                     fmt(lat[-1] if lat else None, "%.2f"),
+                     mib(max(peak) if peak else None),
+                     mib(max(settled) if settled else None)))
+    L.append("")
+    return L
+
+
 def write_raw(runs, outdir):
     for name, attr in (("host", "host"), ("guest", "guest"), ("io", "io"),
                        ("iops", "iops"), ("disks", "disks"),
                        ("profile", "profile"),
                        ("l1-profile", "l1profile")):
-        fields = ["kind", "variant"]
+        fields = ["kind", "variant", "round"]
         rows = []
         for r in runs:
             for row in getattr(r, attr):
                 for k in row:
                     if k not in fields:
                         fields.append(k)
-                rows.append(dict(row, kind=r.kind, variant=r.variant))
+                rows.append(dict(row, kind=r.kind, variant=r.variant,
+                                 round=r.round))
         if name in ("profile", "l1-profile") and not rows:
             continue
         with open(os.path.join(outdir, name + ".csv"), "w", newline="") as f:
@@ -419,14 +527,17 @@ def main():
 
     runs, missing = [], []
     for kind in KINDS:
-        for v, _ in VARIANTS:
-            d = os.path.join(opts.rundir, "%s-%s" % (kind, v))
-            if not os.path.isdir(d):
-                continue
-            r = Run(d, kind, v)
-            runs.append(r)
-            if not r.ok():
-                missing.append("%s-%s" % (kind, v))
+        for rnd in range(1, MAX_ROUNDS + 1):
+            for v, _ in VARIANTS:
+                name = "%s-%s%s" % (kind, v, "-r%d" % rnd if rnd > 1 else "")
+                d = os.path.join(opts.rundir, name)
+                if not os.path.isdir(d):
+                    continue
+                r = Run(d, kind, v, rnd)
+                runs.append(r)
+                if not r.ok():
+                    missing.append(name)
+    order = read_rounds(os.path.join(opts.rundir, "rounds"))
     if not runs:
         print("bench-report: no runs in %s" % opts.rundir, file=sys.stderr)
         return 1
@@ -434,7 +545,7 @@ def main():
                           "results")
     os.makedirs(outdir, exist_ok=True)
     write_raw(runs, outdir)
-    perr = plot(runs, outdir)
+    perr = plot([r for r in runs if r.round == 1], outdir)
     rel = os.path.relpath(outdir, os.path.dirname(os.path.abspath(opts.outmd)))
 
     L = ["# Hot-plug benchmark results", "",
@@ -457,7 +568,8 @@ def main():
         L += ["**Runs that did not finish:** %s (their rows show what was "
               "measured before they stopped)." % ", ".join(missing), ""]
     for kind in KINDS:
-        kr = [r for r in runs if r.kind == kind]
+        every = [r for r in runs if r.kind == kind]
+        kr = [r for r in every if r.round == 1]
         if not kr:
             continue
         st = {r.variant: r.stats() for r in kr}
@@ -527,6 +639,7 @@ def main():
             "delay: not CPU time, and not in the columns before)."))
         L += profile_table(kr, st)
         L += l1_profile_table(kr, st)
+        L += rounds_section(kind, every, order)
     L += ["![shared memory and IOPS over time](%s/bench.png)" % rel
           if not perr else "No plot: %s." % perr, "",
           "Raw samples: [host.csv](%s/host.csv) (QMP, once a second), "

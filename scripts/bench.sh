@@ -21,8 +21,9 @@
 # From the environment: DISKS (50), RUN (seconds of load once all disks are
 # up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
 # ("virtio-blk nvme"), VARIANTS ("fixed dynamic cc-conv cc-grants"),
-# REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi; tests/host/nested.sh),
-# BENCH_HOST (host-bench).
+# ROUNDS (1: how many times each kind's variants run, the order reversed
+# every other round), REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi;
+# tests/host/nested.sh), BENCH_HOST (host-bench).
 # Exit status 0 when every run went through.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +33,7 @@ RUN=${RUN:-30}
 SETTLE=${SETTLE:-30}
 KINDS=${KINDS:-virtio-blk nvme}
 VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
+ROUNDS=${ROUNDS:-1}
 L2_PCI_HOTPLUG=${L2_PCI_HOTPLUG:-acpi}
 BENCH_HOST=${BENCH_HOST:-host-bench}
 REPORT=${REPORT:-$TOP/docs/results.md}
@@ -46,6 +48,10 @@ case $DISKS in
 '' | *[!0-9]*) die "DISKS=$DISKS: a number from 1 to 100" ;;
 esac
 [ "$DISKS" -ge 1 ] && [ "$DISKS" -le 100 ] || die "DISKS=$DISKS: a number from 1 to 100"
+case $ROUNDS in
+'' | *[!0-9]*) die "ROUNDS=$ROUNDS: a number from 1 to 10" ;;
+esac
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 10 ] || die "ROUNDS=$ROUNDS: a number from 1 to 10"
 case $L2_PCI_HOTPLUG in
 acpi | native) ;;
 *) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
@@ -64,14 +70,14 @@ mkdir -p "$OUT"
 
 # Every run: boot (about a minute under nested TCG), DISKS hot-plugs,
 # RUN, the removal, SETTLE; at most 20 minutes each.
-runs=$(($(wc -w <<<"$KINDS") * $(wc -w <<<"$VARIANTS")))
+runs=$(($(wc -w <<<"$KINDS") * $(wc -w <<<"$VARIANTS") * ROUNDS))
 limit=$((runs * (1200 + 20 * DISKS)))
-msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS); up to ${limit}s; results in $OUT"
+msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS; $ROUNDS round(s)); up to ${limit}s; results in $OUT"
 t0=$SECONDS
 l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
 	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
 	L2_PCI_HOTPLUG="$L2_PCI_HOTPLUG" \
-	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" \
+	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" "$ROUNDS" \
 	>"$OUT/vmrun.out" 2>&1
 rc=$?
 grep "^bench: " "$OUT/vmrun.out"
@@ -84,7 +90,7 @@ grep "^bench: " "$OUT/vmrun.out"
 	echo "L1: $BENCH_HOST kernel $(cat "$BUILD/obj/$BENCH_HOST/include/config/kernel.release" 2>/dev/null), command line '$L1_APPEND'"
 	echo "L2's VMM: $("$BUILD/qemu/qemu-system-x86_64" --version | head -n 1) (ours, KVM), 2 vCPUs, 1 GiB, -accel kvm,dma-guard=on"
 	echo "L2: guest-bench and guest-bench-fixed kernels $(cat "$BUILD/obj/guest-bench/include/config/kernel.release" 2>/dev/null), cc_emulation"
-	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal"
+	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal; $ROUNDS round(s)"
 	echo "This tree: $(git -C "$TOP" describe --always --dirty 2>/dev/null)"
 } >"$OUT/versions"
 # The command as it was typed, with what differed from the defaults.
@@ -94,6 +100,7 @@ cmd="make bench"
 [ "$SETTLE" = 30 ] || cmd="SETTLE=$SETTLE $cmd"
 [ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
 [ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
+[ "$ROUNDS" = 1 ] || cmd="ROUNDS=$ROUNDS $cmd"
 [ "$L2_PCI_HOTPLUG" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
 [ "$BENCH_HOST" = host-bench ] || cmd="BENCH_HOST=$BENCH_HOST $cmd"
 python3 "$TOP/scripts/bench-report.py" --command "$cmd" \

@@ -26,6 +26,10 @@ class BenchArgs(unittest.TestCase):
         for n in ("0", "101", "x", "-1"):
             self.refused("DISKS=%s: a number from 1 to 100" % n, DISKS=n)
 
+    def test_rounds(self):
+        for n in ("0", "11", "x", "-1"):
+            self.refused("ROUNDS=%s: a number from 1 to 10" % n, ROUNDS=n)
+
     def test_pci_hotplug(self):
         self.refused("L2_PCI_HOTPLUG=pcie: acpi or native", L2_PCI_HOTPLUG="pcie")
 

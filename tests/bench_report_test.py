@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests for scripts/bench-report.py, run by `make test` (tier
+"harness"), on runs made up here: two variants over three rounds (ROUNDS,
+tests/host/hotbench.sh), the third round's variant 4 lost before it
+finished.
+
+- The first round's tables are the first round's alone.
+- The rounds table has each round's transfers per second, their ratio to
+  variant 2's in the same round, the order the round ran in, and the
+  ratios' median; a round without its figure shows "?" and is left out of
+  the median.
+- The totals over every round add up each run's disks, errors and
+  failures, and show "+ ?" for a run that did not say.
+- The raw CSV files carry every round, with the round in front.
+- A single round has no rounds table.
+"""
+import csv
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPORT = os.path.join(TOP, "scripts", "bench-report.py")
+
+
+def make_run(top, name, ops, secs=100, errors=0, lat=(1.0, 2.0),
+             finished=True):
+    """A run directory as hotbench.sh leaves it, with what the report
+    reads: OPS verified transfers in SECS seconds, ERRORS I/O errors,
+    device_add to first I/O LAT for its hot-plugged disks."""
+    d = os.path.join(top, name)
+    os.makedirs(d)
+    with open(os.path.join(d, "l2-data"), "w") as f:
+        f.write("kernel=6.12.117-test\n")
+        if finished:
+            f.write("quiesced=%d %d %d %d 0 0\n" % (secs, ops, ops * 4096,
+                                                      errors))
+    with open(os.path.join(d, "host.csv"), "w") as f:
+        f.write("t,shared_bytes,guard_violations,kvm_exits\n"
+                "0,1048576,0,10\n1,2097152,0,20\n2,1048576,0,30\n")
+    with open(os.path.join(d, "io.csv"), "w") as f:
+        f.write("t,guest_t,ops,bytes,errors,vfail,disks\n"
+                "1,1,%d,0,0,0,1\n2,2,%d,0,0,0,1\n" % (ops, ops))
+    with open(os.path.join(d, "disks.csv"), "w") as f:
+        f.write("serial,hotplugged,add_to_first_io,up_to_first_io\n"
+                "bn0,False,,\n")
+        for i, x in enumerate(lat):
+            f.write("bn%d,True,%s,0.1\n" % (i + 1, x))
+    with open(os.path.join(d, "summary.json"), "w") as f:
+        json.dump({"disks_ok": 1 + len(lat), "quiesced_t": 1.5}, f)
+    with open(os.path.join(d, "l2-console.log"), "w") as f:
+        f.write("[    1.000000] booted\n")
+
+
+class Rounds(unittest.TestCase):
+    def report(self, runs):
+        out = os.path.join(self.tmp, "out", "results.md")
+        r = subprocess.run(["python3", REPORT, "--command", "test", runs,
+                            out], capture_output=True, text=True,
+                           timeout=120)
+        with open(out) as f:
+            return r, f.read()
+
+    def setUp(self):
+        self.td = tempfile.TemporaryDirectory()
+        self.tmp = self.td.name
+
+    def tearDown(self):
+        self.td.cleanup()
+
+    def test_rounds(self):
+        runs = os.path.join(self.tmp, "runs")
+        make_run(runs, "virtio-blk-dynamic", 1000)
+        make_run(runs, "virtio-blk-cc-grants", 1100, lat=(3.0, 5.0))
+        make_run(runs, "virtio-blk-cc-grants-r2", 900, errors=2)
+        make_run(runs, "virtio-blk-dynamic-r2", 1000, lat=(0.5, 9.0))
+        make_run(runs, "virtio-blk-dynamic-r3", 800)
+        make_run(runs, "virtio-blk-cc-grants-r3", 0, finished=False)
+        with open(os.path.join(runs, "rounds"), "w") as f:
+            f.write("virtio-blk 1 dynamic cc-grants\n"
+                    "virtio-blk 2 cc-grants dynamic\n"
+                    "virtio-blk 3 dynamic cc-grants\n")
+        r, md = self.report(runs)
+        # A run that did not finish: exit 1, named, the report written.
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("**Runs that did not finish:** virtio-blk-cc-grants-r3",
+                      md)
+        # The first round's table: its own ratio, its own latencies.
+        self.assertIn("| 4. cc-swiotlb, host grants | 3/3 | 0 | 0 | 0 | 0 "
+                      "| 0 | 0 | 1.10 | 4.00 / 5.00 |", md)
+        self.assertIn("### virtio-blk, all 3 rounds", md)
+        self.assertIn("| 1 | dynamic, cc-grants | 10.0 | 11.0 | 1.10 |", md)
+        self.assertIn("| 2 | cc-grants, dynamic | 10.0 | 9.0 | 0.90 |", md)
+        self.assertIn("| 3 | dynamic, cc-grants | 8.0 | ? | ? |", md)
+        self.assertIn("cc-grants / dynamic over 2 rounds: median 1.00, "
+                      "mean 1.00, lowest 0.90, highest 1.10; at least 1.00 "
+                      "in 1.", md)
+        # Totals: round 3's variant 4 said nothing of its errors.
+        self.assertIn("| 2. swiotlb, dynamic | 3 | 9/9 | 0 | 0 | 0 | 0 | 0 "
+                      "| 1.50 / 9.00 | 2.0 / 1.0 |", md)
+        self.assertIn("| 4. cc-swiotlb, host grants | 3 | 9/9 | 2 + ? | "
+                      "0 + ? | 0 | 0 | 0 | 2.00 / 5.00 |", md)
+        with open(os.path.join(self.tmp, "out", "results", "io.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual({(x["variant"], x["round"]) for x in rows},
+                         {("cc-grants", "1"), ("cc-grants", "2"),
+                          ("cc-grants", "3"), ("dynamic", "1"),
+                          ("dynamic", "2"), ("dynamic", "3")})
+
+    def test_one_round(self):
+        runs = os.path.join(self.tmp, "runs")
+        make_run(runs, "virtio-blk-dynamic", 1000)
+        make_run(runs, "virtio-blk-cc-grants", 1100)
+        r, md = self.report(runs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("rounds", md.split("## virtio-blk")[1])
+        self.assertIn("| 1.10 |", md)
+
+
+if __name__ == "__main__":
+    unittest.main()
