@@ -36,6 +36,7 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-conv", "3. cc-swiotlb, conversions"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # hotbench.sh takes ROUNDS up to this.
 MAX_ROUNDS = 10
 # Per 1000 verified transfers under load: (column, stats() key, scale).
@@ -550,7 +551,9 @@ def main():
 
     L = ["# Hot-plug benchmark results", "",
          "Written by `scripts/bench-report.py`; do not edit by hand. "
-         "How the numbers are taken: [bench.md](bench.md).", "",
+         "How the numbers are taken: [bench.md](%s)." % os.path.relpath(
+             os.path.join(TOP, "docs", "bench.md"),
+             os.path.dirname(os.path.abspath(opts.outmd))), "",
          "Command: `%s`" % opts.command, ""]
     if opts.versions:
         with open(opts.versions) as f:
