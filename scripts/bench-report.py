@@ -211,10 +211,43 @@ class Run:
                 v = column(load, key[len("host."):])
                 if len(v) > 1:
                     s[key] = v[-1] - v[0]
+        # Where QEMU's vCPU threads were at each sample under load
+        # (hotbench.py's vcpuN_state), all vCPUs together.
+        states = {}
+        for row in load:
+            for k, v in row.items():
+                if k.startswith("vcpu") and k.endswith("_state") and v:
+                    states[v] = states.get(v, 0) + 1
+        if states:
+            s["vcpu_states"] = states
         for k, v in self.keys.items():
             if k.startswith("irq.") and num(v) is not None:
                 s[k] = num(v)
         return s
+
+
+def states_lines(st, top=4):
+    """Where the vCPU threads were at the samples, per variant: each
+    state's share, the TOP most seen and the rest together."""
+    have = [v for v, _ in VARIANTS if st.get(v, {}).get("vcpu_states")]
+    if not have:
+        return []
+    L = ["QEMU's vCPU threads at the once-a-second samples under load, all "
+         "vCPUs: running or runnable (R), or asleep (S) or in an "
+         "uninterruptible wait (D) in the kernel function named "
+         "(`kvm_vcpu_block`: L2 halted; a futex: a lock of QEMU's, such as "
+         "its big lock), as shares of the samples:", ""]
+    for v in have:
+        c = st[v]["vcpu_states"]
+        n = sum(c.values())
+        most = sorted(c.items(), key=lambda x: (-x[1], x[0]))
+        parts = ["%s %.0f%%" % (k, 100.0 * x / n) for k, x in most[:top]]
+        rest = sum(x for _, x in most[top:])
+        if rest:
+            parts.append("other %.0f%%" % (100.0 * rest / n))
+        L.append("- %s (%d samples): %s" % (v, n, ", ".join(parts)))
+    L.append("")
+    return L
 
 
 def mib(b):
@@ -640,6 +673,7 @@ def main():
             "the time the main thread and the vCPU threads (summed) were "
             "runnable but waited for one of L1's CPUs (the scheduler's run "
             "delay: not CPU time, and not in the columns before)."))
+        L += states_lines(st)
         L += profile_table(kr, st)
         L += l1_profile_table(kr, st)
         L += rounds_section(kind, every, order)

@@ -14,6 +14,7 @@ finished.
   failures, and show "+ ?" for a run that did not say.
 - The raw CSV files carry every round, with the round in front.
 - A single round has no rounds table.
+- The vCPU threads' states under load are given as shares.
 """
 import csv
 import json
@@ -39,8 +40,11 @@ def make_run(top, name, ops, secs=100, errors=0, lat=(1.0, 2.0),
             f.write("quiesced=%d %d %d %d 0 0\n" % (secs, ops, ops * 4096,
                                                       errors))
     with open(os.path.join(d, "host.csv"), "w") as f:
-        f.write("t,shared_bytes,guard_violations,kvm_exits\n"
-                "0,1048576,0,10\n1,2097152,0,20\n2,1048576,0,30\n")
+        f.write("t,shared_bytes,guard_violations,kvm_exits,vcpu0_state,"
+                "vcpu1_state\n"
+                "0,1048576,0,10,R,S kvm_vcpu_block\n"
+                "1,2097152,0,20,S futex_wait_queue,R\n"
+                "2,1048576,0,30,D x,D x\n")
     with open(os.path.join(d, "io.csv"), "w") as f:
         f.write("t,guest_t,ops,bytes,errors,vfail,disks\n"
                 "1,1,%d,0,0,0,1\n2,2,%d,0,0,0,1\n" % (ops, ops))
@@ -118,6 +122,9 @@ class Rounds(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertNotIn("rounds", md.split("## virtio-blk")[1])
         self.assertIn("| 1.10 |", md)
+        # The vCPU threads' states under load (up to quiesced_t, 1.5 s).
+        self.assertIn("- dynamic (4 samples): R 50%, S futex_wait_queue "
+                      "25%, S kvm_vcpu_block 25%", md)
 
 
 if __name__ == "__main__":

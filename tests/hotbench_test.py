@@ -249,6 +249,13 @@ class HotbenchTest(unittest.TestCase):
                 int(host[0]["vcpu%d_user_ms" % i]) for i in (0, 1)}
         self.assertGreater(spun[1], 200 * secs, spun)
         self.assertLess(spun[0], 20 * secs + 20, spun)
+        # Where each vCPU was at the samples: vCPU 1 spins, vCPU 0 sleeps
+        # (in a futex: Python's Event.wait), where the kernel names it.
+        states = {i: {r["vcpu%d_state" % i] for r in host} for i in (0, 1)}
+        self.assertTrue(all(x.startswith("S ") for x in states[0]), states)
+        self.assertIn("R", states[1], states)
+        if states[0] != {"S ?"}:
+            self.assertTrue(any("futex" in x for x in states[0]), states)
         # vCPU 0 slept some 200 times a second: its voluntary switches.
         slept = (int(host[-1]["vcpu0_vcsw"]) - int(host[0]["vcpu0_vcsw"]))
         self.assertGreater(slept, 50 * secs, slept)

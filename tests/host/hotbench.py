@@ -248,7 +248,11 @@ class CPU:
     running), vcpuN_sys_ms (in L1's kernel), vcpuN_wait_ms (runnable,
     waiting for a CPU), vcpuN_vcsw (the times it slept: L2 halted, or it
     waited for a lock such as QEMU's big lock, or for I/O) and vcpuN_nvcsw
-    (the times it was preempted).
+    (the times it was preempted), and vcpuN_state, where the thread was
+    at the sample: "R" running or runnable, else its state letter and the
+    kernel function it sleeps in (/proc/.../wchan), as "S kvm_vcpu_block"
+    (L2 halted) or "S futex_wait_queue" (a lock of QEMU's, such as its big
+    lock); one look a second, so a share over a run, not a count.
 
     The wait columns come from /proc/.../schedstat (CONFIG_SCHED_INFO);
     without it they are left empty.
@@ -263,7 +267,7 @@ class CPU:
               "qemu_io_ms", "l1_other_ms", "l1_idle_ms", "qemu_main_ms",
               "qemu_main_wait_ms", "qemu_vcpu_wait_ms")
     VCPU_FIELDS = vcpu_columns(("guest_ms", "user_ms", "sys_ms", "wait_ms",
-                                "vcsw", "nvcsw"))
+                                "vcsw", "nvcsw", "state"))
 
     def __init__(self, vcpus):
         """VCPUS: (cpu-index, thread id) of each vCPU thread."""
@@ -290,6 +294,21 @@ class CPU:
                 return round(int(f.read().split()[1]) / 1e6)
         except (OSError, IndexError, ValueError):
             return ""
+
+    @staticmethod
+    def state(task):
+        """Where the task in directory TASK is: "R", or its state and the
+        function it sleeps in ("?" when the kernel does not say)."""
+        try:
+            with open(task + "stat") as f:
+                st = f.read().rpartition(")")[2].split()[0]
+            if st == "R":
+                return st
+            with open(task + "wchan") as f:
+                where = f.read().strip()
+        except (OSError, IndexError):
+            return "?"
+        return "%s %s" % (st, where if where not in ("", "0") else "?")
 
     @staticmethod
     def switches(path):
@@ -333,6 +352,7 @@ class CPU:
                 out["vcpu%d_wait_ms" % i] = w
                 out["vcpu%d_vcsw" % i] = vcsw
                 out["vcpu%d_nvcsw" % i] = nvcsw
+                out["vcpu%d_state" % i] = self.state(task)
         out.update({"l1_guest_ms": round(guest * self.ms),
                     "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
                     "qemu_vcpu_sys_ms": round(vs * self.ms),
