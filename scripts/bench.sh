@@ -44,14 +44,16 @@ OUT=$BUILD/out/bench-$(date +%Y%m%d-%H%M%S)
 KERNEL=$BUILD/obj/guest-bench/arch/x86/boot/bzImage
 FIXED=$BUILD/obj/guest-bench-fixed/arch/x86/boot/bzImage
 
-case $DISKS in
-'' | *[!0-9]*) die "DISKS=$DISKS: a number from 1 to 100" ;;
-esac
-[ "$DISKS" -ge 1 ] && [ "$DISKS" -le 100 ] || die "DISKS=$DISKS: a number from 1 to 100"
-case $ROUNDS in
-'' | *[!0-9]*) die "ROUNDS=$ROUNDS: a number from 1 to 10" ;;
-esac
-[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 10 ] || die "ROUNDS=$ROUNDS: a number from 1 to 10"
+# number NAME LOW HIGH: $NAME is a whole number from LOW to HIGH, or die.
+number() {
+	local v=${!1}
+	case $v in
+	'' | *[!0-9]*) die "$1=$v: a number from $2 to $3" ;;
+	esac
+	[ "$v" -ge "$2" ] && [ "$v" -le "$3" ] || die "$1=$v: a number from $2 to $3"
+}
+number DISKS 1 100
+number ROUNDS 1 10
 case $L2_PCI_HOTPLUG in
 acpi | native) ;;
 *) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
