@@ -279,11 +279,12 @@ class CPU:
 
     @staticmethod
     def task(path):
-        """utime, stime and guest_time of a /proc/.../stat."""
+        """utime, stime, guest_time and the state letter of a
+        /proc/.../stat."""
         with open(path) as f:
             # The command name is in parentheses and may hold spaces.
             f = f.read().rpartition(")")[2].split()
-        return int(f[11]), int(f[12]), int(f[40])
+        return int(f[11]), int(f[12]), int(f[40]), f[0]
 
     @staticmethod
     def wait_ms(path):
@@ -296,18 +297,17 @@ class CPU:
             return ""
 
     @staticmethod
-    def state(task):
-        """Where the task in directory TASK is: "R", or its state and the
-        function it sleeps in ("?" when the kernel does not say)."""
+    def state(task, st):
+        """Where the task in directory TASK, in state ST, is: "R", or its
+        state and the function it sleeps in ("?" when the kernel does not
+        say)."""
+        if st == "R":
+            return st
         try:
-            with open(task + "stat") as f:
-                st = f.read().rpartition(")")[2].split()[0]
-            if st == "R":
-                return st
             with open(task + "wchan") as f:
                 where = f.read().strip()
-        except (OSError, IndexError):
-            return "?"
+        except OSError:
+            where = ""
         return "%s %s" % (st, where if where not in ("", "0") else "?")
 
     @staticmethod
@@ -332,15 +332,15 @@ class CPU:
         busy = sum(c[:3]) + sum(c[5:8])
         idle = c[3] + c[4]
         guest = c[8] + c[9]
-        pu, ps, pg = self.task("/proc/%d/stat" % self.pid)
+        pu, ps, pg, _ = self.task("/proc/%d/stat" % self.pid)
         main = "/proc/%d/task/%d/" % (self.pid, self.pid)
-        mu, ms, _ = self.task(main + "stat")
+        mu, ms, _, _ = self.task(main + "stat")
         vu = vs = vg = 0
         vw = 0
         out = {}
         for i, tid in self.vcpus:
             task = "/proc/%d/task/%d/" % (self.pid, tid)
-            u, s, g = self.task(task + "stat")
+            u, s, g, st = self.task(task + "stat")
             w = self.wait_ms(task + "schedstat")
             vu, vs, vg = vu + u, vs + s, vg + g
             vw = "" if "" in (vw, w) else vw + w
@@ -352,7 +352,7 @@ class CPU:
                 out["vcpu%d_wait_ms" % i] = w
                 out["vcpu%d_vcsw" % i] = vcsw
                 out["vcpu%d_nvcsw" % i] = nvcsw
-                out["vcpu%d_state" % i] = self.state(task)
+                out["vcpu%d_state" % i] = self.state(task, st)
         out.update({"l1_guest_ms": round(guest * self.ms),
                     "qemu_vcpu_user_ms": round((vu - vg) * self.ms),
                     "qemu_vcpu_sys_ms": round(vs * self.ms),
