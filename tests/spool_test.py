@@ -58,7 +58,7 @@ class Spool(unittest.TestCase):
     def stop(self, p):
         """Stop spool as vmrun does: the stop file."""
         open(self.stopfile, "w").close()
-        _, err = p.communicate(timeout=5)
+        _, err = p.communicate(timeout=10)
         return p.returncode, err.decode()
 
     def append(self, data, path=None):
@@ -91,11 +91,50 @@ class Spool(unittest.TestCase):
         self.assertEqual(self.stop(p), (0, ""))
 
     def test_stop_copies_the_rest(self):
-        p = self.start("--every", "5", "--hold", "30", self.src, self.dst)
-        time.sleep(0.3)   # one copy done, the next 5 s away
+        p = self.start("--every", "2", "--hold", "30", self.src, self.dst)
+        # spool's first copy makes dst; its next is 2 s away.
+        self.assertTrue(wait_for(lambda: os.path.exists(self.dst)))
         self.append(b"done=1\nlast words, no newline")
         self.assertEqual(self.stop(p), (0, ""))
         self.assertEqual(read(self.dst), b"done=1\nlast words, no newline")
+
+    def test_stopped_before_it_started(self):
+        # QEMU failed at once: vmrun makes the stop file before spool's
+        # first look, and what QEMU said must still arrive.
+        self.append(b"qemu: could not load kernel")
+        self.stopfile = os.path.join(self.dir.name, "stop")
+        open(self.stopfile, "w").close()
+        p = subprocess.run([SPOOL, "--stop", self.stopfile, "--every", "5",
+                            self.src, self.dst], stderr=subprocess.PIPE,
+                           timeout=10)
+        self.assertEqual((p.returncode, p.stderr.decode()), (0, ""))
+        self.assertEqual(read(self.dst), b"qemu: could not load kernel")
+
+    def test_hold_counts_from_the_first_byte(self):
+        # A partial line that keeps growing is still copied once its
+        # first byte has waited the hold.
+        p = self.start("--every", "0.02", "--hold", "0.5", self.src, self.dst)
+        t0 = time.monotonic()
+        copied_at = None
+        while time.monotonic() - t0 < 3 and copied_at is None:
+            self.append(b"z")
+            time.sleep(0.1)
+            if os.path.exists(self.dst) and read(self.dst):
+                copied_at = time.monotonic() - t0
+        self.assertIsNotNone(copied_at, "a growing partial line was held "
+                             "for good")
+        self.assertGreaterEqual(copied_at, 0.45)
+        self.assertEqual(self.stop(p), (0, ""))
+
+    def test_sigint_ignored(self):
+        p = self.start("--every", "0.02", "--hold", "30", self.src, self.dst)
+        self.assertTrue(wait_for(lambda: os.path.exists(self.dst)))
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        self.assertIsNone(p.poll(), "SIGINT stopped spool")
+        self.append(b"after\n")
+        self.assertTrue(wait_for(lambda: read(self.dst) == b"after\n"))
+        self.assertEqual(self.stop(p), (0, ""))
 
     def test_sigterm(self):
         p = self.start("--every", "0.02", "--hold", "30", self.src, self.dst)
@@ -104,7 +143,7 @@ class Spool(unittest.TestCase):
                                  read(self.dst) == b"up\n"))
         self.append(b"half")
         p.send_signal(signal.SIGTERM)
-        _, err = p.communicate(timeout=5)
+        _, err = p.communicate(timeout=10)
         self.assertEqual((p.returncode, err.decode()), (0, ""))
         self.assertEqual(read(self.dst), b"up\nhalf")
 
@@ -124,15 +163,20 @@ class Spool(unittest.TestCase):
         self.assertEqual(read(self.dst), b"before\na\n")
 
     def test_parent_exit(self):
-        # spool's parent is a shell that leaves at once.
+        # spool's parent is a shell that leaves once spool is up (dst
+        # exists) and the test has written (the go file), without a word
+        # to spool.
+        go = os.path.join(self.dir.name, "go")
         sh = subprocess.Popen(
             ["sh", "-c",
              '"$0" --every 0.05 --hold 30 --while $$ "$1" "$2" >/dev/null &'
-             ' echo $!; sleep 0.3',
-             SPOOL, self.src, self.dst], stdout=subprocess.PIPE)
+             ' echo $!; while [ ! -e "$2" ] || [ ! -e "$3" ]; do'
+             ' sleep 0.05; done',
+             SPOOL, self.src, self.dst, go], stdout=subprocess.PIPE)
         pid = int(sh.stdout.readline().decode())
         sh.stdout.close()
         self.append(b"x=1\ntail")
+        open(go, "w").close()
         sh.wait()
 
         def gone():
@@ -189,8 +233,8 @@ class Spool(unittest.TestCase):
             self.skipTest("no /dev/full")
         p = self.start("--every", "0.02", self.src, "/dev/full")
         self.append(b"lost=1\n")
-        p.wait(timeout=5)
-        err = p.stderr.read().decode()
+        _, err = p.communicate(timeout=10)
+        err = err.decode()
         self.assertEqual(p.returncode, 2)
         self.assertIn("spool: '/dev/full': No space left on device", err)
 
