@@ -6,7 +6,8 @@
 #
 #   harness    the test tooling's own unit tests (tests/*_test.py: the KTAP
 #              parser; hotbench.py against a fake QEMU; bench-report.py on
-#              made-up runs; bench.sh's refusals)
+#              made-up runs; bench.sh's refusals; scripts/spool, and vmrun
+#              against a fake QEMU)
 #   fuzz       cc-swiotlb's allocator core in user space under ASan and UBSan
 #              (tools/testing/cc_swiotlb in the kernel tree), FUZZ_SECONDS
 #              (60) with a fresh seed, or FUZZ_SEED to replay one
