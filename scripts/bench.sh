@@ -75,6 +75,9 @@ mkdir -p "$OUT"
 runs=$(($(wc -w <<<"$KINDS") * $(wc -w <<<"$VARIANTS") * ROUNDS))
 limit=$((runs * (1200 + 20 * DISKS)))
 msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS; $ROUNDS round(s)); up to ${limit}s; results in $OUT"
+# The tree as the runs start: commits made during a long run must not be
+# credited with its numbers.
+tree=$(git -C "$TOP" describe --always --dirty 2>/dev/null)
 t0=$SECONDS
 l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
 	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
@@ -85,6 +88,8 @@ rc=$?
 grep "^bench: " "$OUT/vmrun.out"
 [ $rc -le 1 ] || warn "L1 failed (vmrun exit $rc, $(tail -n 1 "$OUT/vmrun.out")); see $OUT/l1-console.log"
 
+now=$(git -C "$TOP" describe --always --dirty 2>/dev/null)
+[ "$now" = "$tree" ] || tree="$tree (at the start; $now at the end)"
 {
 	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); the benchmark took $((SECONDS - t0)) s"
 	echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%d GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r)"
@@ -93,7 +98,7 @@ grep "^bench: " "$OUT/vmrun.out"
 	echo "L2's VMM: $("$BUILD/qemu/qemu-system-x86_64" --version | head -n 1) (ours, KVM), 2 vCPUs, 1 GiB, -accel kvm,dma-guard=on"
 	echo "L2: guest-bench and guest-bench-fixed kernels $(cat "$BUILD/obj/guest-bench/include/config/kernel.release" 2>/dev/null), cc_emulation"
 	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal; $ROUNDS round(s)"
-	echo "This tree: $(git -C "$TOP" describe --always --dirty 2>/dev/null)"
+	echo "This tree: $tree"
 } >"$OUT/versions"
 # The command as it was typed, with what differed from the defaults.
 cmd="make bench"
