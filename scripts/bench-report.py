@@ -37,6 +37,8 @@ VARIANTS = (("fixed", "1. swiotlb, fixed"),
             ("cc-grants", "4. cc-swiotlb, host grants"))
 KINDS = ("virtio-blk", "nvme")
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# swiotlb's slab (IO_TLB_SIZE): its debugfs counts in these.
+SLAB = 2048
 # hotbench.sh takes ROUNDS up to this.
 MAX_ROUNDS = 10
 # Per 1000 verified transfers under load: (column, stats() key, scale).
@@ -90,6 +92,12 @@ def num(v, default=None):
         return float(v)
     except (TypeError, ValueError):
         return default
+
+
+def class_bytes(name):
+    """A cc-swiotlb size class's slot in bytes, from its name ("512",
+    "2K", "256K")."""
+    return int(name[:-1]) * 1024 if name.endswith("K") else int(name)
 
 
 def column(rows, key):
@@ -152,6 +160,45 @@ class Run:
     def ok(self):
         return bool(self.host and self.io and "quiesced" in self.keys)
 
+    def pools(self):
+        """The bounce pools at the samples (guest.csv): upstream swiotlb's
+        size and peak use, in bytes (slabs of 2 KiB); cc-swiotlb's pool,
+        its peak out of the depot summed over the size classes, and each
+        class's map failures over the run (its counter's rise), when the
+        run sampled them."""
+        s = {}
+        # The most in use: io_tlb_used_hiwater where the run sampled it
+        # (every mapping counts, between samples too), else io_tlb_used.
+        used = (column(self.guest, "swiotlb_used") +
+                column(self.guest, "swiotlb_hiwater"))
+        # The size: the pools (dynamic swiotlb adds some) and the transient
+        # ones, whose slabs io_tlb_used counts but io_tlb_nslabs does not.
+        size = [num(r.get("swiotlb_slabs")) + num(r.get("swiotlb_transient"), 0)
+                for r in self.guest if num(r.get("swiotlb_slabs")) is not None]
+        if used and size:
+            s["swiotlb_peak"] = max(used) * SLAB
+            s["swiotlb_size"] = max(size) * SLAB
+        classes = sorted({k[:-len(".used")] for r in self.guest[:1]
+                          for k in r if k.endswith(".used")},
+                         key=class_bytes)
+        if not classes:
+            return s
+        inuse = [sum(num(r.get(c + ".used"), 0) * class_bytes(c)
+                     for c in classes) for r in self.guest]
+        s["cc_peak"] = max(inuse)
+        cc = column(self.guest, "cc_bytes")
+        if cc:
+            s["cc_size"] = max(cc)
+        fails = {}
+        for c in classes:
+            f = column(self.guest, c + ".fails")
+            if f:
+                fails[c] = f[-1] - f[0]
+        if fails:
+            s["class_fails"] = fails
+            s["map_fails"] = sum(fails.values())
+        return s
+
     def stats(self):
         s = {}
         q = self.keys.get("quiesced", "").split()
@@ -201,6 +248,7 @@ class Run:
         gb = column(self.guest, "grant_bytes")
         if gb:
             s["grant_peak"] = max(gb)
+        s.update(self.pools())
         # While the disks were driven: the host's samples up to quiesced=,
         # the guest's interrupts from ready= to the end of its load.
         qt = num(self.summary.get("quiesced_t"))
@@ -256,6 +304,54 @@ def mib(b):
 
 def fmt(v, f="%d"):
     return f % v if v is not None else "?"
+
+
+def pools_table(st):
+    """Per variant: the bounce pool, its peak use, and the mappings that
+    failed for want of room."""
+    if not any("swiotlb_size" in st[v] or "cc_size" in st[v] for v in st):
+        return []
+    L = ["The bounce pools: swiotlb's, its largest size (with dynamic "
+         "swiotlb, the pools it added and its transient ones) and the most "
+         "of it in use (`io_tlb_used_hiwater`, or the once-a-second "
+         "samples of `io_tlb_used` in runs that did not sample it); "
+         "cc-swiotlb's, all chunks of every size class, and the most "
+         "taken out of its depots at one sample (mapped, or cached per "
+         "CPU); and the mappings that failed for want of a slot. "
+         "cc-swiotlb counts each failure, per size class; upstream "
+         "swiotlb counts none. It prints 'swiotlb buffer is full', at most "
+         "10 times in 5 s (`dev_warn_ratelimited()`), and not at all for "
+         "NVMe's scatter-gather mappings (`DMA_ATTR_NO_WARN`), so for "
+         "variants 1 and 2 the console's count is a lower bound and can "
+         "be 0 while mappings fail. A failed mapping is not an I/O error: "
+         "virtio-blk and NVMe return `BLK_STS_RESOURCE` and the block "
+         "layer tries the request again. The first round's runs.",
+         "",
+         "| variant | swiotlb pool MiB: size / peak in use (%) | cc-swiotlb "
+         "MiB: size / peak out of the depots | map failures counted | of "
+         "them, per class | 'swiotlb buffer is full' on the console |",
+         "|---|---|---|---|---|---|"]
+    for v, label in VARIANTS:
+        if v not in st:
+            continue
+        s = st[v]
+        sw = "-"
+        if s.get("swiotlb_size"):
+            sw = "%s / %s (%.0f%%)" % (mib(s["swiotlb_size"]),
+                                       mib(s["swiotlb_peak"]),
+                                       100.0 * s["swiotlb_peak"] /
+                                       s["swiotlb_size"])
+        cc = "-"
+        if "cc_peak" in s:
+            cc = "%s / %s" % (mib(s.get("cc_size")), mib(s["cc_peak"]))
+        per = ", ".join("%s %d" % (c, n) for c, n in
+                        s.get("class_fails", {}).items() if n) or "-"
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            label, sw, cc,
+            fmt(s.get("map_fails")) if "map_fails" in s else "not counted",
+            per if "map_fails" in s else "-", fmt(s.get("full"))))
+    L.append("")
+    return L
 
 
 def per_k_table(st, cols, intro):
@@ -657,6 +753,7 @@ def main():
                              fmt(st[v].get(col + "_max"), "%.0f"))
                              for v, _ in VARIANTS if v in st) + ".")
                 L.append("")
+        L += pools_table(st)
         L += per_k_table(st, PER_K, (
             "Per 1000 verified transfers, while the disks were driven (from "
             "the guest's ready= to the end of its load): the VM exits and "

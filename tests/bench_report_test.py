@@ -15,6 +15,10 @@ finished.
 - The raw CSV files carry every round, with the round in front.
 - A single round has no rounds table.
 - The vCPU threads' states under load are given as shares.
+- The bounce pools: swiotlb's size and peak use from its slab counts,
+  cc-swiotlb's peak use summed over the size classes, and the map
+  failures each class's counter rose by; upstream swiotlb's are "not
+  counted", with the console's 'swiotlb buffer is full' beside them.
 """
 import csv
 import json
@@ -28,10 +32,11 @@ REPORT = os.path.join(TOP, "scripts", "bench-report.py")
 
 
 def make_run(top, name, ops, secs=100, errors=0, lat=(1.0, 2.0),
-             finished=True):
+             finished=True, guest=None, console=""):
     """A run directory as hotbench.sh leaves it, with what the report
     reads: OPS verified transfers in SECS seconds, ERRORS I/O errors,
-    device_add to first I/O LAT for its hot-plugged disks."""
+    device_add to first I/O LAT for its hot-plugged disks; GUEST, when
+    given, its guest.csv, and CONSOLE more lines of its L2 console."""
     d = os.path.join(top, name)
     os.makedirs(d)
     with open(os.path.join(d, "l2-data"), "w") as f:
@@ -56,7 +61,10 @@ def make_run(top, name, ops, secs=100, errors=0, lat=(1.0, 2.0),
     with open(os.path.join(d, "summary.json"), "w") as f:
         json.dump({"disks_ok": 1 + len(lat), "quiesced_t": 1.5}, f)
     with open(os.path.join(d, "l2-console.log"), "w") as f:
-        f.write("[    1.000000] booted\n")
+        f.write("[    1.000000] booted\n" + console)
+    if guest is not None:
+        with open(os.path.join(d, "guest.csv"), "w") as f:
+            f.write(guest)
 
 
 class Rounds(unittest.TestCase):
@@ -125,6 +133,62 @@ class Rounds(unittest.TestCase):
         # The vCPU threads' states under load (up to quiesced_t, 1.5 s).
         self.assertIn("- dynamic (4 samples): R 50%, S futex_wait_queue "
                       "25%, S kvm_vcpu_block 25%", md)
+
+    def test_pools(self):
+        runs = os.path.join(self.tmp, "runs")
+        full = ("[   20.000000] virtio-pci 0000:01:00.0: swiotlb buffer is "
+                "full (sz: 262144 bytes), total 32768 (slots), used 32700 "
+                "(slots)\n")
+        # The fixed pool: io_tlb_used_hiwater saw more than the samples
+        # of io_tlb_used.
+        make_run(runs, "virtio-blk-fixed", 500, console=full * 3,
+                 guest="t,guest_t,swiotlb_used,swiotlb_hiwater,"
+                       "swiotlb_slabs,swiotlb_transient\n"
+                       "0,10,0,100,32768,-\n1,11,16384,30000,32768,-\n"
+                       "2,12,0,30000,32768,-\n")
+        # Dynamic: a pool added, and transient slabs at one sample; a run
+        # from before the high-water mark was sampled.
+        make_run(runs, "virtio-blk-dynamic", 1000,
+                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,"
+                       "swiotlb_transient\n"
+                       "0,10,0,32768,0\n1,11,40000,65536,512\n"
+                       "2,12,0,65536,0\n")
+        make_run(runs, "virtio-blk-cc-grants", 1100,
+                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,cc_bytes,"
+                       "2K.used,2K.fails,512K.used,512K.fails,4K.used,"
+                       "4K.fails\n"
+                       "0,10,0,2048,8388608,0,0,0,1,0,0\n"
+                       "1,11,0,2048,16777216,512,0,4,1,256,2\n"
+                       "2,12,0,2048,12582912,1024,0,8,1,0,5\n")
+        r, md = self.report(runs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 1. swiotlb, fixed | 64.0 / 58.6 (92%) | - | not "
+                      "counted | - | 3 |", md)
+        self.assertIn("| 2. swiotlb, dynamic | 129.0 / 78.1 (61%) | - | "
+                      "not counted | - | 0 |", md)
+        # Peak use at one sample: 1024 x 2K + 8 x 512K = 6 MiB at t=2;
+        # t=1 had 1 + 2 + 1 MiB.  Failures: 4K rose by 5, 512K by none.
+        self.assertIn("| 4. cc-swiotlb, host grants | 4.0 / 0.0 (0%) | "
+                      "16.0 / 6.0 | 5 | 4K 5 | 0 |", md)
+
+    def test_no_counters(self):
+        # cc-swiotlb's classes without their failure counters: not
+        # counted, rather than 0.
+        runs = os.path.join(self.tmp, "runs")
+        make_run(runs, "virtio-blk-cc-grants", 1100,
+                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,cc_bytes,"
+                       "2K.used\n0,10,0,2048,8388608,512\n")
+        r, md = self.report(runs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("| 4. cc-swiotlb, host grants | 4.0 / 0.0 (0%) | "
+                      "8.0 / 1.0 | not counted | - | 0 |", md)
+
+    def test_no_pools(self):
+        runs = os.path.join(self.tmp, "runs")
+        make_run(runs, "virtio-blk-dynamic", 1000)
+        r, md = self.report(runs)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("The bounce pools", md)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,18 @@
 #                           last gs= line (the first has them all):
 #                           shared_pages (the emulation's count of pages
 #                           converted to shared), conversions (pages
-#                           converted so far), swiotlb_used and
-#                           swiotlb_slabs (swiotlb's default pool, slabs
-#                           of 2 KiB), cc_bytes (cc-swiotlb's pool),
-#                           grant_bytes (held from the host),
+#                           converted so far), swiotlb_used,
+#                           swiotlb_hiwater (the most used since boot)
+#                           and swiotlb_slabs (swiotlb's default pool,
+#                           slabs of 2 KiB; with CONFIG_SWIOTLB_DYNAMIC
+#                           the pools it added as well), swiotlb_transient
+#                           (slabs in transient pools, "-" without
+#                           CONFIG_SWIOTLB_DYNAMIC), cc_bytes
+#                           (cc-swiotlb's pool), grant_bytes (held from
+#                           the host),
 #                           CLASS.chunks, CLASS.used and CLASS.fails
-#                           (cc-swiotlb's chunks, slots in use and map
+#                           (cc-swiotlb's chunks, slots out of the depot:
+#                           mapped or in a per-CPU cache, and map
 #                           failures per size class)
 #   removed=N               hot-plugged disks still present when the wait
 #                           for their removal ended (0: all gone)
@@ -93,7 +99,9 @@ sample() {
 		done <$ccstats
 	fi
 	add swiotlb_used $dbg/io_tlb_used
+	add swiotlb_hiwater $dbg/io_tlb_used_hiwater
 	add swiotlb_slabs $dbg/io_tlb_nslabs
+	add swiotlb_transient $dbg/io_tlb_transient_nslabs
 	if [ -d $ccdbg ]; then
 		add cc_bytes $ccdbg/bytes
 		if [ -r $ccdbg/grants ]; then
