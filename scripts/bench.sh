@@ -22,8 +22,11 @@
 # up, 30), SETTLE (seconds sampled after the removal, 30), KINDS
 # ("virtio-blk nvme"), VARIANTS ("fixed dynamic cc-conv cc-grants"),
 # ROUNDS (1: how many times each kind's variants run, the order reversed
-# every other round), REPORT (docs/results.md), L2_PCI_HOTPLUG (acpi;
-# tests/host/nested.sh), BENCH_HOST (host-bench).
+# every other round), INFLIGHT (64) and DEPTH (4): ioload's transfers in
+# flight on all disks together and at most on one (each disk gets
+# INFLIGHT / disks open, at least 1 and at most DEPTH), REPORT
+# (docs/results.md), L2_PCI_HOTPLUG (acpi; tests/host/nested.sh),
+# BENCH_HOST (host-bench).
 # Exit status 0 when every run went through.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +37,8 @@ SETTLE=${SETTLE:-30}
 KINDS=${KINDS:-virtio-blk nvme}
 VARIANTS=${VARIANTS:-fixed dynamic cc-conv cc-grants}
 ROUNDS=${ROUNDS:-1}
+INFLIGHT=${INFLIGHT:-64}
+DEPTH=${DEPTH:-4}
 L2_PCI_HOTPLUG=${L2_PCI_HOTPLUG:-acpi}
 BENCH_HOST=${BENCH_HOST:-host-bench}
 REPORT=${REPORT:-$TOP/docs/results.md}
@@ -54,6 +59,17 @@ number() {
 }
 number DISKS 1 100
 number ROUNDS 1 10
+number INFLIGHT 1 1600
+number DEPTH 1 16
+# ioload gives each disk DEPTH slots with a 1 MiB buffer each, in L2's
+# 1 GiB (tests/guest/ioload.c).
+[ $((DEPTH * DISKS)) -le 512 ] ||
+	die "DEPTH=$DEPTH: 1 MiB buffers for $DEPTH transfers on each of $DISKS disks are more than 512 MiB of L2's 1 GiB"
+# In flight once every disk is up: INFLIGHT / DISKS each, at least 1, at
+# most DEPTH (ioload's fill_lanes()).
+each=$((INFLIGHT / DISKS))
+[ "$each" -ge 1 ] || each=1
+[ "$each" -le "$DEPTH" ] || each=$DEPTH
 case $L2_PCI_HOTPLUG in
 acpi | native) ;;
 *) die "L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG: acpi or native" ;;
@@ -74,7 +90,7 @@ mkdir -p "$OUT"
 # RUN, the removal, SETTLE; at most 20 minutes each.
 runs=$(($(wc -w <<<"$KINDS") * $(wc -w <<<"$VARIANTS") * ROUNDS))
 limit=$((runs * (1200 + 20 * DISKS)))
-msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS; $ROUNDS round(s)); up to ${limit}s; results in $OUT"
+msg "bench: L1 (TCG) runs $runs L2 boots of $DISKS disks ($KINDS; $VARIANTS; $ROUNDS round(s); $((each * DISKS)) in flight); up to ${limit}s; results in $OUT"
 # The tree as the runs start: commits made during a long run must not be
 # credited with its numbers.
 tree=$(git -C "$TOP" describe --always --dirty 2>/dev/null)
@@ -83,6 +99,7 @@ l1_vmrun -s -t "$limit" -w "$OUT" -l "$OUT/l1-console.log" -- \
 	env BUILD="$BUILD" L2_KERNEL="$KERNEL" FIXED_KERNEL="$FIXED" L2_INITRD="$GUEST_INITRD" L2_GIVE_UP=0 \
 	L2_PCI_HOTPLUG="$L2_PCI_HOTPLUG" \
 	"$TOP/tests/host/hotbench.sh" "$OUT/runs" "$DISKS" "$RUN" "$SETTLE" "$KINDS" "$VARIANTS" "$ROUNDS" \
+	"$INFLIGHT" "$DEPTH" \
 	>"$OUT/vmrun.out" 2>&1
 rc=$?
 grep "^bench: " "$OUT/vmrun.out"
@@ -97,7 +114,7 @@ now=$(git -C "$TOP" describe --always --dirty 2>/dev/null)
 	echo "L1: $BENCH_HOST kernel $(cat "$BUILD/obj/$BENCH_HOST/include/config/kernel.release" 2>/dev/null), command line '$L1_APPEND'"
 	echo "L2's VMM: $("$BUILD/qemu/qemu-system-x86_64" --version | head -n 1) (ours, KVM), 2 vCPUs, 1 GiB, -accel kvm,dma-guard=on"
 	echo "L2: guest-bench and guest-bench-fixed kernels $(cat "$BUILD/obj/guest-bench/include/config/kernel.release" 2>/dev/null), cc_emulation"
-	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, $RUN s once all are up, $SETTLE s after the removal; $ROUNDS round(s)"
+	echo "Load: tests/guest/ioload.c, liburing $(dpkg-query -W -f='${Version}' liburing-dev 2>/dev/null), $DISKS disks, ioload -T $INFLIGHT -q $DEPTH ($((each * DISKS)) transfers in flight once all are up, $each per disk), $RUN s once all are up, $SETTLE s after the removal; $ROUNDS round(s)"
 	echo "This tree: $tree"
 } >"$OUT/versions"
 # The command as it was typed, with what differed from the defaults.
@@ -108,6 +125,8 @@ cmd="make bench"
 [ "$KINDS" = "virtio-blk nvme" ] || cmd="KINDS='$KINDS' $cmd"
 [ "$VARIANTS" = "fixed dynamic cc-conv cc-grants" ] || cmd="VARIANTS='$VARIANTS' $cmd"
 [ "$ROUNDS" = 1 ] || cmd="ROUNDS=$ROUNDS $cmd"
+[ "$INFLIGHT" = 64 ] || cmd="INFLIGHT=$INFLIGHT $cmd"
+[ "$DEPTH" = 4 ] || cmd="DEPTH=$DEPTH $cmd"
 [ "$L2_PCI_HOTPLUG" = acpi ] || cmd="L2_PCI_HOTPLUG=$L2_PCI_HOTPLUG $cmd"
 [ "$BENCH_HOST" = host-bench ] || cmd="BENCH_HOST=$BENCH_HOST $cmd"
 python3 "$TOP/scripts/bench-report.py" --command "$cmd" \

@@ -30,6 +30,32 @@ class BenchArgs(unittest.TestCase):
         for n in ("0", "11", "x", "-1"):
             self.refused("ROUNDS=%s: a number from 1 to 10" % n, ROUNDS=n)
 
+    def test_inflight(self):
+        for n in ("0", "1601", "x", "-1"):
+            self.refused("INFLIGHT=%s: a number from 1 to 1600" % n,
+                         INFLIGHT=n)
+
+    def test_depth(self):
+        for n in ("0", "17", "x", "-1"):
+            self.refused("DEPTH=%s: a number from 1 to 16" % n, DEPTH=n)
+        # A 1 MiB buffer per slot: 11 on each of 50 disks is 550 MiB,
+        # 6 on each of 100 is 600.
+        self.refused("DEPTH=11: 1 MiB buffers for 11 transfers on each of "
+                     "50 disks are more than 512 MiB of L2's 1 GiB",
+                     DEPTH="11")
+        self.refused("DEPTH=6: 1 MiB buffers for 6 transfers on each of "
+                     "100 disks are more than 512 MiB", DEPTH="6",
+                     DISKS="100")
+
+    def test_taken(self):
+        # Values in range pass the checks and stop only at the missing
+        # build.
+        for env in ({"INFLIGHT": "1"}, {"INFLIGHT": "1600"},
+                    {"INFLIGHT": "500", "DEPTH": "10"},
+                    {"DEPTH": "16", "DISKS": "32"},
+                    {"DEPTH": "5", "DISKS": "100"}):
+            self.refused("run 'make' first", **env)
+
     def test_pci_hotplug(self):
         self.refused("L2_PCI_HOTPLUG=pcie: acpi or native", L2_PCI_HOTPLUG="pcie")
 

@@ -48,16 +48,23 @@
 #   cc.NAME=VALUE           the emulation's counters, SETTLE seconds later
 #   done=1                  the last line
 #
-# usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]
+# usage: hotbench.sh DISKS RUN [SETTLE [WAIT [INFLIGHT [DEPTH]]]]
 #   DISKS: disks to expect in all (the one at boot included); RUN: seconds
 #   of load once they are all up; SETTLE: seconds to sample on once they
 #   are gone (default 30); WAIT: seconds to wait for the disks to come,
-#   and then to go (default 900)
+#   and then to go (default 900); INFLIGHT and DEPTH: ioload's transfers
+#   in flight on all disks together (64) and at most on one disk (4); each
+#   disk's first max(8, DEPTH) MiB are driven, so that each transfer slot
+#   has 1 MiB of it, room for the largest transfer
 . /test/lib.sh
-want=${1:?usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]}
-run=${2:?usage: hotbench.sh DISKS RUN [SETTLE [WAIT]]}
+usage="usage: hotbench.sh DISKS RUN [SETTLE [WAIT [INFLIGHT [DEPTH]]]]"
+want=${1:?$usage}
+run=${2:?$usage}
 settle=${3:-30}
 limit=${4:-900}
+inflight=${5:-64}
+depth=${6:-4}
+span=$((depth > 8 ? depth : 8))
 ccstats=/sys/kernel/debug/x86/cc_emulation/stats
 dbg=/sys/kernel/debug/swiotlb
 ccdbg=/sys/kernel/debug/cc_swiotlb
@@ -174,7 +181,7 @@ irq_counts >/tmp/irq.start
 # A write sets the tick profile's counts to zero.
 [ -w /proc/profile ] && echo >/proc/profile
 report "ready=1"
-/test/ioload -p bn -n "$want" -r "$run" -w "$limit" -o $data
+/test/ioload -p bn -n "$want" -r "$run" -w "$limit" -T "$inflight" -q "$depth" -b "$span" -o $data
 st=$?
 irq_counts >/tmp/irq.end
 # kprofile.sh copies the profile first thing, then sorts it out.

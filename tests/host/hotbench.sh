@@ -40,12 +40,16 @@
 #   bench-KIND-cc-grants-clean   no I/O error, no verification failure,
 #                        no guard violation, a clean console
 #
-# usage: hotbench.sh OUTDIR DISKS RUN SETTLE "KINDS" "VARIANTS" [ROUNDS]
+# INFLIGHT and DEPTH go to ioload (tests/guest/ioload.c) as -T and -q:
+# transfers in flight on all disks together (64) and at most on one disk
+# (4); each open disk gets INFLIGHT / disks open, at least 1.
+#
+# usage: hotbench.sh OUTDIR DISKS RUN SETTLE "KINDS" "VARIANTS" [ROUNDS [INFLIGHT DEPTH]]
 #   e.g. hotbench.sh /tmp/b 50 30 30 "virtio-blk nvme" "fixed dynamic cc-conv cc-grants"
 set -u
 . "$(dirname "$0")/../../scripts/lib.sh"
 . "$TOP/tests/host/lib.sh"
-usage="usage: hotbench.sh OUTDIR DISKS RUN SETTLE KINDS VARIANTS [ROUNDS]"
+usage="usage: hotbench.sh OUTDIR DISKS RUN SETTLE KINDS VARIANTS [ROUNDS [INFLIGHT DEPTH]]"
 top=${1:?$usage}
 n=${2:?$usage}
 load=${3:?$usage}
@@ -53,6 +57,8 @@ settle=${4:?$usage}
 kinds=${5:?$usage}
 variants=${6:?$usage}
 rounds=${7:-1}
+inflight=${8:-64}
+depth=${9:-4}
 results=$top/results
 who=bench
 mkdir -p "$top"
@@ -63,6 +69,8 @@ sock=/tmp/l2-hotbench.qmp
 [ -c /dev/kvm ] || { check kvm fail "no /dev/kvm in L1"; exit 1; }
 [ "$n" -ge 1 ] && [ "$n" -le 100 ] || { check usage fail "DISKS=$n: 1 to 100"; exit 1; }
 [ "$rounds" -ge 1 ] && [ "$rounds" -le 10 ] 2>/dev/null || { check usage fail "ROUNDS=$rounds: 1 to 10"; exit 1; }
+[ "$inflight" -ge 1 ] && [ "$depth" -ge 1 ] && [ "$depth" -le 16 ] 2>/dev/null ||
+	{ check usage fail "INFLIGHT=$inflight DEPTH=$depth: at least 1, and DEPTH at most 16"; exit 1; }
 reversed=$(printf '%s\n' $variants | tac | tr '\n' ' ')
 
 # bench_attempt DIR: one L2 run of $kind and $variant; nested.sh's status.
@@ -87,7 +95,7 @@ bench_attempt() {
 		env+=(L2_VBLK_SERIAL=bn0)
 	fi
 	env "${env[@]}" L2_KERNEL="$kernel" L2_DISK_SIZE=16M GUEST_APPEND="$append" \
-		"$TOP/tests/host/nested.sh" "$1" /test/hotbench.sh "$n" "$load" "$settle" \
+		"$TOP/tests/host/nested.sh" "$1" /test/hotbench.sh "$n" "$load" "$settle" 900 "$inflight" "$depth" \
 		>"$1/nested.out" 2>&1 &
 	pid=$!
 	python3 "$TOP/tests/host/hotbench.py" --kind "$kind" --disks "$n" \
