@@ -296,9 +296,13 @@ else
 			"guest released $(g shrink.releases) grants, $rb bytes; KVM counted ${kr:-?} granules of ${gran:-?} bytes released; held now: guest $(g shrink.held_bytes), QMP $qh, query-stats $kh; QEMU saw $qr bytes released (${hq:-?} were held before the shrink), discarded $qd, pooled $(jq "$f" "r['pooled-bytes']")"
 		r0=$(cat "$dir/held.rss" 2>/dev/null) r1=$(cat "$dir/shrunk.rss" 2>/dev/null)
 		# The guest's I/O touched most of what it held (14 of 18 MiB on
-		# 2026-11-22): at least half of what it released must come back.
-		check grants-rss-falls "$([ -n "$r0" ] && [ -n "$r1" ] && [ $(((r0 - r1) * 1024)) -ge $((rb / 2)) ] && echo pass || echo fail)" \
-			"QEMU's VmRSS ${r0:-?} KiB while held, ${r1:-?} KiB after release: $((${r0:-0} - ${r1:-0})) KiB given back for $((${rb:-0} / 1024)) KiB released"
+		# 2026-11-22): at least half of what it held when QEMU's RSS was
+		# read must come back.  Not half of what it released: that
+		# counts the grants kccd returned and took again during the run
+		# too (27 MiB released for 18 held on 2026-11-24), which were not
+		# in the RSS read while held.
+		check grants-rss-falls "$([ -n "$r0" ] && [ -n "$r1" ] && [ -n "$hq" ] && [ "$hq" -gt 0 ] && [ $(((r0 - r1) * 1024)) -ge $((hq / 2)) ] && echo pass || echo fail)" \
+			"QEMU's VmRSS ${r0:-?} KiB while held, ${r1:-?} KiB after release: $((${r0:-0} - ${r1:-0})) KiB given back for $((${hq:-0} / 1024)) KiB held then ($((${rb:-0} / 1024)) KiB released over the run)"
 	fi
 	console_check grants-console
 fi
