@@ -197,13 +197,6 @@ class Run:
         if fails:
             s["class_fails"] = fails
             s["map_fails"] = sum(fails.values())
-        # kccd's boost of each class's low watermark after map failures
-        # (guest patch 0016): the largest, in runs that sampled it.
-        boost = {c: max(b) for c, b in
-                 ((c, column(self.guest, c + ".boost")) for c in classes)
-                 if b}
-        if boost:
-            s["class_boost"] = boost
         return s
 
     def stats(self):
@@ -338,26 +331,10 @@ def pools_table(st):
          "MiB: size / peak out of the depots | map failures counted | of "
          "them, per class | 'swiotlb buffer is full' on the console |",
          "|---|---|---|---|---|---|"]
-    boosts = any("class_boost" in st[v] for v in st)
-    if boosts:
-        L[0] += (" kccd's boost: the most it raised a class's low watermark "
-                 "after map failures (MiB, per class; docs/cc-swiotlb.md, "
-                 "kccd), \"none\" when it never did.")
-        L[2] += " kccd's boost, MiB |"
-        L[3] += "---|"
     for v, label in VARIANTS:
         if v not in st:
             continue
         s = st[v]
-        boost = ""
-        if boosts:
-            b = s.get("class_boost")
-            if b is None:
-                boost = " - |"
-            else:
-                boost = " %s |" % (", ".join("%s %s" % (c, mib(n))
-                                             for c, n in b.items() if n)
-                                   or "none")
         sw = "-"
         if s.get("swiotlb_size"):
             sw = "%s / %s (%.0f%%)" % (mib(s["swiotlb_size"]),
@@ -369,10 +346,10 @@ def pools_table(st):
             cc = "%s / %s" % (mib(s.get("cc_size")), mib(s["cc_peak"]))
         per = ", ".join("%s %d" % (c, n) for c, n in
                         s.get("class_fails", {}).items() if n) or "-"
-        L.append("| %s | %s | %s | %s | %s | %s |%s" % (
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
             label, sw, cc,
             fmt(s.get("map_fails")) if "map_fails" in s else "not counted",
-            per if "map_fails" in s else "-", fmt(s.get("full")), boost))
+            per if "map_fails" in s else "-", fmt(s.get("full"))))
     L.append("")
     return L
 

@@ -170,38 +170,6 @@ class Rounds(unittest.TestCase):
         # t=1 had 1 + 2 + 1 MiB.  Failures: 4K rose by 5, 512K by none.
         self.assertIn("| 4. cc-swiotlb, host grants | 4.0 / 0.0 (0%) | "
                       "16.0 / 6.0 | 5 | 4K 5 | 0 |", md)
-        self.assertNotIn("boost", md)
-
-    def test_boost(self):
-        # A run that sampled kccd's boost gets the column; one that did
-        # not says "-", and a class never boosted is "none".
-        runs = os.path.join(self.tmp, "runs")
-        make_run(runs, "virtio-blk-cc-conv", 1000,
-                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,cc_bytes,"
-                       "4K.used,4K.fails\n"
-                       "0,10,0,2048,8388608,0,0\n")
-        make_run(runs, "virtio-blk-cc-grants", 1100,
-                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,cc_bytes,"
-                       "4K.used,4K.fails,4K.boost,512K.used,512K.fails,"
-                       "512K.boost\n"
-                       "0,10,0,2048,8388608,0,0,0,0,0,0\n"
-                       "1,11,0,2048,8388608,0,0,0,2,3,4194304\n"
-                       "2,12,0,2048,8388608,0,0,0,0,3,2097152\n")
-        r, md = self.report(runs)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("kccd's boost, MiB |", md)
-        self.assertIn("| 3. cc-swiotlb, conversions | 4.0 / 0.0 (0%) | "
-                      "8.0 / 0.0 | 0 | - | 0 | - |", md)
-        self.assertIn("| 4. cc-swiotlb, host grants | 4.0 / 0.0 (0%) | "
-                      "8.0 / 1.0 | 3 | 512K 3 | 0 | 512K 4.0 |", md)
-        runs = os.path.join(self.tmp, "runs2")
-        make_run(runs, "virtio-blk-cc-grants", 1100,
-                 guest="t,guest_t,swiotlb_used,swiotlb_slabs,cc_bytes,"
-                       "4K.used,4K.fails,4K.boost\n"
-                       "0,10,0,2048,8388608,0,0,0\n")
-        r, md = self.report(runs)
-        self.assertIn("| 4. cc-swiotlb, host grants | 4.0 / 0.0 (0%) | "
-                      "8.0 / 0.0 | 0 | - | 0 | none |", md)
 
     def test_no_counters(self):
         # cc-swiotlb's classes without their failure counters: not

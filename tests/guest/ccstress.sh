@@ -6,9 +6,9 @@
 #
 #   refused  writes that docs/cc-swiotlb.md says the debugfs files refuse
 #            (low above high, high below low, a non-zero high-water mark,
-#            a read-only counter, the read-only boost; the benchmark while
-#            cc-swiotlb serves the default swiotlb, and a malformed
-#            benchmark command) fail and change nothing.
+#            a read-only counter; the benchmark while cc-swiotlb serves the
+#            default swiotlb, and a malformed benchmark command) fail and
+#            change nothing.
 #   shrink   the 4 KiB class grown first (low and high 8 MiB: kccd adds
 #            chunks), since kccd has already returned what settled after
 #            the I/O; then with every class's watermarks lowered (reserve
@@ -54,7 +54,6 @@ refuse low-above-high $cc/4K/low $(($(cat $cc/4K/high) + 1))
 refuse high-below-low $cc/4K/high $(($(cat $cc/4K/low) - 1))
 refuse hiwater-not-zero $cc/4K/slots_hiwater 5
 refuse read-only-counter $cc/4K/chunks 1
-refuse read-only-boost $cc/512K/boost 1
 b=/sys/kernel/debug/cc_swiotlb_bench
 if [ -d $b ]; then
 	refuse bench-while-serving $b/run "rate 1 10"

@@ -122,7 +122,6 @@ sample() {
 			add "${_c##*/}.chunks" "$_c/chunks"
 			add "${_c##*/}.used" "$_c/slots_used"
 			add "${_c##*/}.fails" "$_c/map_failures"
-			add "${_c##*/}.boost" "$_c/boost"
 		done
 	fi
 	# To the data channel only: a line a second on L2's serial console
