@@ -84,13 +84,21 @@ class FakeQEMU(threading.Thread):
             time.sleep(0.2)
             return {"enabled": True, "shared-pages": 16, "devices": []}
         if cmd == "x-query-shared-pool":
-            return {"held-bytes": 0, "pooled-bytes": 0, "exits": 0}
+            return {"held-bytes": 0, "pooled-bytes": 0, "exits": 0,
+                    "mapped-chunks": 4}
         if cmd == "query-cpus-fast":
             # Not in cpu-index order.
             return [{"cpu-index": 1, "thread-id": self.vcpu.native_id,
                      "qom-path": "/machine/unattached/device[1]"},
                     {"cpu-index": 0, "thread-id": self.idle.native_id,
                      "qom-path": "/machine/unattached/device[0]"}]
+        if cmd == "query-stats" and args.get("target") == "vm":
+            # One entry, no qom-path; a statistic not kept among them.
+            return [{"provider": "kvm",
+                     "stats": [{"name": "pages_4k", "value": 1200},
+                               {"name": "pages_2m", "value": 9},
+                               {"name": "pages_1g", "value": 0},
+                               {"name": "mmu_cache_miss", "value": 5}]}]
         if cmd == "query-stats":
             # Also a vCPU that query-cpus-fast did not name: in the sums
             # only.
@@ -278,6 +286,12 @@ class HotbenchTest(unittest.TestCase):
                           for r in host},
                          {("7", "3", "4", "", "5", "2", "1", "112", "2",
                            "6")})
+        self.assertEqual({r["pool_mapped_chunks"] for r in host}, {"4"})
+        # The VM's mappings by page size, as the VM-wide query gave them.
+        self.assertEqual({(r["kvm_pages_4k"], r["kvm_pages_2m"],
+                           r["kvm_pages_1g"]) for r in host},
+                         {("1200", "9", "0")})
+        self.assertNotIn("kvm_mmu_cache_miss", host[0])
         # Summed only: no per-vCPU column for the fault counters.
         self.assertNotIn("vcpu0_pf_taken", host[0])
         self.assertEqual({r["vcpu2_exits"] + r["vcpu2_guest_ms"]
