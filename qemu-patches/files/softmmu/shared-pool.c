@@ -75,6 +75,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(SharedPool, SHARED_POOL)
  * @dirty: granules a scan saw the guest release, whose memory still holds
  *   what the guest wrote: taken back from KVM, discarded and pooled again
  *   by sp_recycle()
+ * @zap_all: unmapping a chunk (deleting its memslot) makes KVM drop every
+ *   mapping of the VM, which the guest then faults back in; set at
+ *   realize, when the accelerator could not isolate the memslots
  *
  * Locking: the memory regions, @chunk_mapped, @transit, @transit_old,
  * @dirty and the counters change under the BQL only.  @view is written
@@ -114,6 +117,7 @@ struct SharedPool {
     Notifier suspend;
     Notifier wakeup;
     bool warned;
+    bool zap_all;
 
     QemuMutex lock;
     uint8_t *view;
@@ -747,6 +751,19 @@ bool shared_pool_realize(MemoryRegion *sysmem, hwaddr base, Error **errp)
                          "(KVM_CAP_SHARED_POOL)");
         goto err_free;
     }
+    /*
+     * A chunk is unmapped when its granules are all free again, possibly
+     * many times while the guest runs.  Where KVM would drop all of the
+     * guest's mappings each time, the guest pays in faults, not in
+     * correctness: say so once.
+     */
+    r = sp_ops->isolate_slots ? sp_ops->isolate_slots() : -ENOTSUP;
+    sp->zap_all = r < 0;
+    if (sp->zap_all) {
+        warn_report("shared-pool: KVM drops all of the guest's mappings "
+                    "whenever a chunk of the window is unmapped (%s)",
+                    strerror(-r));
+    }
     memory_region_add_subregion(sysmem, base, &sp->window);
     qatomic_set(&sp->realized, true);
     trace_shared_pool_realize(base, sp->size, sp->granule, quota_granules,
@@ -804,6 +821,7 @@ SharedPoolInfo *qmp_x_query_shared_pool(Error **errp)
     info->pooled_bytes = sp_count(sp, SHARED_POOL_POOLED) * sp->granule;
     info->mapped_chunks = mapped;
     info->chunk_size = sp->chunk_granules * sp->granule;
+    info->zap_all = sp->zap_all;
     info->exits = sp->exits;
     info->granted = sp->granted;
     info->granted_bytes = sp->granted_granules * sp->granule;

@@ -31,6 +31,12 @@ typedef struct SharedPoolOps {
     int (*remove)(uint64_t gpa, uint64_t size);
     int (*get_state)(uint64_t first, uint64_t count, uint8_t *states);
     int (*reset)(void);
+    /*
+     * Have the accelerator drop only a deleted memslot's mappings, not
+     * every mapping of the VM, when a chunk of the window is unmapped.
+     * Optional; 0, or a negative errno when it cannot.
+     */
+    int (*isolate_slots)(void);
 } SharedPoolOps;
 
 /* The accelerator offers the pool; called once, at accelerator init. */
