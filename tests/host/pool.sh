@@ -21,8 +21,9 @@
 #             nothing pooled: QEMU's answers on the exit path (two grants,
 #             the quota with its event, the window exhausted), KVM's (a
 #             release of what is not held, outside the window,
-#             RELEASE_ALL); QMP and query-stats count them; a system reset
-#             with grants held leaves nothing held, and the next boot gets
+#             RELEASE_ALL); QMP and query-stats count them; a chunk left
+#             free stays mapped for unmap-delay; a system reset with grants
+#             held leaves nothing held or mapped, and the next boot gets
 #             the same answers; QEMU never stops
 #
 # OUTDIR/results gets one line per check, "NAME pass|fail DETAIL"; the
@@ -76,6 +77,9 @@ refuse quota-unaligned "'quota' (3145728) must be a multiple of 'granule'" -obje
 refuse prefill-above-size "'prefill' (2147483648) is above 'size'" -object $sp,prefill=2G
 refuse prefill-unaligned "'prefill' (3145728) must be a multiple of 'granule'" -object $sp,prefill=3M
 refuse low-above-prefill "'low' (134217728) is above 'prefill' (67108864)" -object $sp,low=128M
+refuse unmap-delay-above-max "'unmap-delay' (600001) is more than 600000 milliseconds" -object $sp,unmap-delay=600001
+refuse bad-unmap-delay-value "Parameter 'unmap-delay' expects" -object $sp,unmap-delay=soon
+refuse unmap-delay-not-uint32 "Parameter 'unmap-delay' expects uint32_t" -object $sp,unmap-delay=4294967296
 refuse bad-size-value "Parameter 'size' expects a size value" -object $sp,size=lots
 refuse unknown-property "Invalid parameter 'bogus'" -object $sp,bogus=1
 refuse two-pools "there can be only one, and 'sp0' exists" -object $sp -object shared-pool,id=sp1
@@ -105,10 +109,10 @@ f=$out/start-pool.json
 if [ ! -s "$f" ]; then
 	check start-query fail "no x-query-shared-pool answer: $(tail -n 1 "$out/start.err"; tail -n 2 "$out/start.out")"
 else
-	got=$(jq "$f" "'%#x %d %d %d %d %d' % (r['base'], r['size'], r['granule'], r['quota'], r['prefill'], r['low'])")
-	want="0x900000000 1073741824 2097152 536870912 67108864 33554432"
+	got=$(jq "$f" "'%#x %d %d %d %d %d %d' % (r['base'], r['size'], r['granule'], r['quota'], r['prefill'], r['low'], r['unmap-delay'])")
+	want="0x900000000 1073741824 2097152 536870912 67108864 33554432 10000"
 	check start-config "$([ "$got" = "$want" ] && echo pass || echo fail)" \
-		"base size granule quota prefill low: $got${got:+; wanted $want}"
+		"base size granule quota prefill low unmap-delay: $got${got:+; wanted $want}"
 	p=$(jq "$f" "r['pooled-bytes']") h=$(jq "$f" "r['held-bytes']")
 	check start-prefilled "$([ "$p" = 67108864 ] && [ "$h" = 0 ] && echo pass || echo fail)" \
 		"before the guest ran: ${p:-?} bytes pooled, ${h:-?} held; $(jq "$f" "r['mapped-chunks']") chunks of $(jq "$f" "r['chunk-size']") mapped, $(jq "$f" "r['resets']") reset(s)"
@@ -322,7 +326,9 @@ fi
 # --- exit: the exit path's answers, through QEMU ---
 # Raw hypercalls from the guest (tests/guest/poolexit.sh, cc_swiotlb=off)
 # against a window of 4 granules of 2 MiB, quota 4 granules, nothing pooled
-# (prefill=0): every ACQUIRE reaches QEMU.  tests/host/poolexit.py keeps one
+# (prefill=0): every ACQUIRE reaches QEMU.  Each chunk of this window is
+# one granule, and a chunk left free stays mapped for 4 s (unmap-delay):
+# the guest holds still 8 s after its first RELEASE.  tests/host/poolexit.py keeps one
 # QMP connection for the events, asks QEMU and KVM at the guest's two
 # pauses, and resets the VM at the second with grants held; the guest then
 # runs the same sequence again.
@@ -332,7 +338,7 @@ mkdir -p "$dir"
 exit_attempt() {
 	local pid
 	rm -f "$sock"
-	L2_POOL=size=8M,granule=2M,prefill=0 L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=300 \
+	L2_POOL=size=8M,granule=2M,prefill=0,unmap-delay=4000 L2_QMP=$sock L2_SILENT=1 L2_TIMEOUT=300 \
 		GUEST_APPEND="cc_swiotlb=off $noktest" \
 		"$TOP/tests/host/nested.sh" "$1" /test/poolexit.sh 8 >"$1/nested.out" 2>&1 &
 	pid=$!
@@ -370,6 +376,16 @@ else
 		[ "$(xp hold1 held-bytes)" = $((2 * G)) ] && [ "$(xs hold1 held_bytes)" = $((2 * G)) ] &&
 		echo pass || echo fail)" "$h1"
 	ev=$(x "' '.join('%d/%d/%d' % (e['data']['requested-bytes'], e['data']['held-bytes'], e['data']['quota']) for e in r['events'] if e['event'] == 'SHARED_POOL_QUOTA')")
+	# part= freed granule 0, and with it chunk 0: QEMU is to unmap it
+	# 4 s after its next scan (at most 1 s later), not before.  The host
+	# reads part= from the serial line a little after the guest's call.
+	u=$(x "r.get('unmap1', {}).get('after_part_s')")
+	check exit-unmap-delayed "$([ "$(xp hold1 mapped-chunks)" = 3 ] && [ "$(xp hold1 unmapped-chunks)" = 0 ] &&
+		[ "$(x "2.5 <= r['unmap1']['after_part_s'] <= 8 and r['unmap1']['pool']['unmapped-chunks'] == 1 and r['unmap1']['pool']['mapped-chunks'] == 2")" = True ] &&
+		echo pass || echo fail)" \
+		"unmap-delay $(xp hold1 unmap-delay) ms; at hold1: $(xp hold1 mapped-chunks) chunks mapped, $(xp hold1 unmapped-chunks) unmapped; $(
+		[ "$u" = None ] && x "r.get('unmap1', {}).get('error', 'not watched')" ||
+		echo "a chunk unmapped ${u} s after the host read part= (wanted 2.5-8), then $(x "r['unmap1']['pool']['mapped-chunks']") mapped")"
 	check exit-quota-event "$([ "$ev" = "$((2 * G))/$((3 * G))/$((4 * G))" ] && echo pass || echo fail)" \
 		"SHARED_POOL_QUOTA events (requested/held/quota bytes): ${ev:-none}"
 	check exit-release-all "$([ "$(xp hold2 released-bytes)" = $((3 * G)) ] && [ "$(xp hold2 held-bytes)" = $((2 * G)) ] &&
@@ -378,8 +394,9 @@ else
 		"after RELEASE_ALL and one more grant: QEMU saw $(xp hold2 released-bytes) bytes released, discarded $(xp hold2 discarded-bytes), $(xp hold2 exits) exits; held: QMP $(xp hold2 held-bytes), KVM $(xs hold2 held_bytes)"
 	r1=$(xp hold2 resets) r2=$(xp reset resets)
 	check exit-reset "$([ "$(xp reset held-bytes)" = 0 ] && [ "$(xs reset held_bytes)" = 0 ] &&
-		[ "$(xp reset pooled-bytes)" = 0 ] && [ "$r2" = $((${r1:-0} + 1)) ] 2>/dev/null && echo pass || echo fail)" \
-		"system_reset with $(xp hold2 held-bytes) bytes held: after it, held QMP $(xp reset held-bytes), KVM $(xs reset held_bytes), pooled $(xp reset pooled-bytes); resets $r1 -> $r2"
+		[ "$(xp reset pooled-bytes)" = 0 ] && [ "$(xp reset mapped-chunks)" = 0 ] &&
+		[ "$r2" = $((${r1:-0} + 1)) ] 2>/dev/null && echo pass || echo fail)" \
+		"system_reset with $(xp hold2 held-bytes) bytes held: after it, held QMP $(xp reset held-bytes), KVM $(xs reset held_bytes), pooled $(xp reset pooled-bytes), $(xp reset mapped-chunks) chunks mapped (unmap-delay does not apply); resets $r1 -> $r2"
 	same=$(x "sorted(k for k in r['boot1'] if r['boot1'][k] != r.get('boot2', {}).get(k))")
 	check exit-after-reset "$([ "$same" = "[]" ] && [ "$(x "r['boot2'].get('done')")" = 1 ] && echo pass || echo fail)" \
 		"the second boot's answers: $([ "$same" = "[]" ] && echo "the same as the first's" || echo "differ in $same")"

@@ -10,14 +10,19 @@ guest writes its "key=value" lines to DATAFILE.  One QMP connection from
 the start, so that no event is missed:
 
   1. at the guest's "hold1=": x-query-shared-pool and query-stats (after
-     the exits: two grants, one over the quota, one with no room);
+     the exits: two grants, one over the quota, one with no room); then
+     x-query-shared-pool every 0.2 s until a chunk is unmapped (the one
+     the guest's RELEASE at "part=" left wholly free, once QEMU's
+     unmap-delay has passed), the guest moves on to "all=", or 20 s pass:
+     "unmap1" gets the seconds from the host reading "part=" to the
+     answer that first counted the unmap, and that answer;
   2. at "hold2=": the same (after RELEASE_ALL and a grant from KVM's pool),
      then set-action reboot=reset and system_reset, with grants held;
   3. at the RESET event: the same again (nothing may be held);
   4. the guest boots again and runs the same sequence: wait for its
      "done=".
 
-OUTJSON gets the samples ("hold1", "hold2", "reset"), the guest's answers
+OUTJSON gets the samples ("hold1", "unmap1", "hold2", "reset"), the guest's answers
 in each boot ("boot1", "boot2"), every event QEMU sent, and "error" if a
 step did not happen.  Exit status: 0 when every step happened, 1 otherwise,
 2 for bad usage, 3 when QEMU cannot be reached.
@@ -41,10 +46,28 @@ def sample(q):
             "stats": q.execute("query-stats", STATS, timeout=30)}
 
 
+def watch_unmap(q, guest, before):
+    """Poll until QEMU counts a chunk unmapped past @before."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pool = q.execute("x-query-shared-pool", timeout=30)
+        now = time.monotonic()
+        if pool["unmapped-chunks"] > before:
+            return {"after_part_s": round(now - guest.seen_at["part"], 2),
+                    "pool": pool}
+        guest.poll()
+        if "all" in guest.keys:
+            return {"error": "the guest released all before an unmap"}
+        time.sleep(0.2)
+    return {"error": "no chunk unmapped within 20 s of hold1="}
+
+
 def run(q, guest, report, timeout):
     if guest.wait("hold1", timeout) is None:
         return "the guest never said hold1="
     report["hold1"] = sample(q)
+    report["unmap1"] = watch_unmap(q, guest,
+                                   report["hold1"]["pool"]["unmapped-chunks"])
     if guest.wait("hold2", timeout) is None:
         return "the guest never said hold2="
     report["hold2"] = sample(q)

@@ -52,19 +52,26 @@
 #define SHARED_POOL_MAX_CHUNKS      256
 #define SHARED_POOL_SCAN_MS         100     /* while grants change */
 #define SHARED_POOL_IDLE_SCAN_MS    1000    /* the most it backs off to */
+#define SHARED_POOL_UNMAP_DELAY_MS  10000   /* unmap-delay's default */
+#define SHARED_POOL_MAX_UNMAP_DELAY_MS  600000
 
 OBJECT_DECLARE_SIMPLE_TYPE(SharedPool, SHARED_POOL)
 
 /**
  * struct SharedPool - the shared-pool object and its window
  *
- * @size, @granule, @quota, @prefill, @low: the configuration, in bytes;
- *   set before the machine is built, read-only once @completed
+ * @size, @granule, @quota, @prefill, @low: the configuration, in bytes,
+ *   and @unmap_delay, in milliseconds; set before the machine is built,
+ *   read-only once @completed
  * @base: the window's guest-physical address, set at realize
  * @chunk_granules: granules per chunk; @nchunks chunks, the last may be
  *   shorter
  * @ram: the window's backing; @window: the window in system memory;
  *   @chunks: aliases of @ram, mapped into @window one by one
+ * @chunk_idle_since: for each mapped chunk, the virtual-clock time (ms)
+ *   at which a scan first found it with nothing pooled, held or promised,
+ *   or -1 while it has something: sp_unmap_idle() unmaps it once it has
+ *   been idle for @unmap_delay
  * @view: KVM's state of each granule at the last scan, with QEMU's own
  *   changes since
  * @scan_ms: the timer's interval now
@@ -79,10 +86,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(SharedPool, SHARED_POOL)
  *   mapping of the VM, which the guest then faults back in; set at
  *   realize, when the accelerator could not isolate the memslots
  *
- * Locking: the memory regions, @chunk_mapped, @transit, @transit_old,
- * @dirty and the counters change under the BQL only.  @view is written
- * under the BQL and @lock, and read under either: the DMA guard reads it
- * under @lock from I/O threads.
+ * Locking: the memory regions, @chunk_mapped, @chunk_idle_since,
+ * @transit, @transit_old, @dirty and the counters change under the BQL
+ * only.  @view is written under the BQL and @lock, and read under either:
+ * the DMA guard reads it under @lock from I/O threads.
  */
 struct SharedPool {
     Object parent_obj;
@@ -92,6 +99,7 @@ struct SharedPool {
     uint64_t quota;
     uint64_t prefill;
     uint64_t low;
+    uint32_t unmap_delay;
     bool quota_set;
     bool low_set;
     bool completed;
@@ -106,6 +114,7 @@ struct SharedPool {
     MemoryRegion window;
     MemoryRegion *chunks;
     unsigned long *chunk_mapped;
+    int64_t *chunk_idle_since;
     unsigned long *transit;
     unsigned long *transit_old;
     unsigned long *dirty;
@@ -131,6 +140,7 @@ struct SharedPool {
     uint64_t refused_no_space;
     uint64_t refused_backing;
     uint64_t discarded_granules;
+    uint64_t unmapped_chunks;
     uint64_t resets;
 };
 
@@ -253,6 +263,7 @@ static void sp_map_chunks(SharedPool *sp, uint64_t first, uint64_t count)
 
     memory_region_transaction_begin();
     for (c = first / sp->chunk_granules; c <= last; c++) {
+        sp->chunk_idle_since[c] = -1;
         if (!test_and_set_bit(c, sp->chunk_mapped)) {
             memory_region_add_subregion(&sp->window,
                                         c * sp->chunk_granules * sp->granule,
@@ -452,9 +463,18 @@ static void sp_recycle(SharedPool *sp)
     }
 }
 
-/* Unmap the chunks that have nothing pooled, held or promised. */
-static void sp_unmap_idle(SharedPool *sp)
+/*
+ * Unmap the chunks that have had nothing pooled, held or promised for
+ * unmap-delay, or at once with @at_once (a reset, which leaves every
+ * granule free).  Unmapping a chunk deletes its memslot, and the next
+ * grant there creates it again, so a chunk that the pool's level moves
+ * in and out of is kept mapped meanwhile.  Its free granules hold nothing
+ * (they were discarded when they became free); unmapping discards the
+ * chunk again, since the guest could have written there.
+ */
+static void sp_unmap_idle(SharedPool *sp, bool at_once)
 {
+    int64_t now = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL);
     uint64_t c, i, first, count;
 
     memory_region_transaction_begin();
@@ -468,11 +488,20 @@ static void sp_unmap_idle(SharedPool *sp)
             ;
         }
         if (i < first + count) {
+            sp->chunk_idle_since[c] = -1;
+            continue;
+        }
+        if (sp->chunk_idle_since[c] < 0) {
+            sp->chunk_idle_since[c] = now;
+        }
+        if (!at_once && now - sp->chunk_idle_since[c] < sp->unmap_delay) {
             continue;
         }
         memory_region_del_subregion(&sp->window, &sp->chunks[c]);
         clear_bit(c, sp->chunk_mapped);
+        sp->chunk_idle_since[c] = -1;
         sp_discard(sp, first, count);
+        sp->unmapped_chunks++;
         trace_shared_pool_chunk(c, false);
     }
     memory_region_transaction_commit();
@@ -501,7 +530,7 @@ static void sp_tick(void *opaque)
             sp_fill(sp, sp->prefill);
         }
         sp_trim(sp, sp->prefill);
-        sp_unmap_idle(sp);
+        sp_unmap_idle(sp, false);
         sp_age_transit(sp);
     }
     if (changed > 0) {
@@ -635,7 +664,7 @@ static void sp_reset(void *opaque)
     bitmap_zero(sp->transit_old, sp->ngranules);
     bitmap_zero(sp->dirty, sp->ngranules);
     /* Every chunk is idle now: unmapping one discards it. */
-    sp_unmap_idle(sp);
+    sp_unmap_idle(sp, true);
     sp->resets++;
     sp_fill(sp, sp->prefill);
     trace_shared_pool_reset(r);
@@ -738,6 +767,10 @@ bool shared_pool_realize(MemoryRegion *sysmem, hwaddr base, Error **errp)
         memory_region_set_unmergeable(&sp->chunks[c], true);
     }
     sp->chunk_mapped = bitmap_new(sp->nchunks);
+    sp->chunk_idle_since = g_new(int64_t, sp->nchunks);
+    for (c = 0; c < sp->nchunks; c++) {
+        sp->chunk_idle_since[c] = -1;
+    }
     sp->transit = bitmap_new(sp->ngranules);
     sp->transit_old = bitmap_new(sp->ngranules);
     sp->dirty = bitmap_new(sp->ngranules);
@@ -776,6 +809,7 @@ err_free:
     g_free(sp->dirty);
     g_free(sp->transit_old);
     g_free(sp->transit);
+    g_free(sp->chunk_idle_since);
     g_free(sp->chunk_mapped);
     for (c = 0; c < sp->nchunks; c++) {
         object_unparent(OBJECT(&sp->chunks[c]));
@@ -822,6 +856,8 @@ SharedPoolInfo *qmp_x_query_shared_pool(Error **errp)
     info->mapped_chunks = mapped;
     info->chunk_size = sp->chunk_granules * sp->granule;
     info->zap_all = sp->zap_all;
+    info->unmap_delay = sp->unmap_delay;
+    info->unmapped_chunks = sp->unmapped_chunks;
     info->exits = sp->exits;
     info->granted = sp->granted;
     info->granted_bytes = sp->granted_granules * sp->granule;
@@ -870,6 +906,32 @@ static void sp_set_size(Object *obj, Visitor *v, const char *name,
     } else if (!strcmp(name, "low")) {
         sp->low_set = true;
     }
+}
+
+/* unmap-delay: milliseconds, fixed once the object is complete. */
+static void sp_get_unmap_delay(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
+{
+    SharedPool *sp = SHARED_POOL(obj);
+
+    visit_type_uint32(v, name, &sp->unmap_delay, errp);
+}
+
+static void sp_set_unmap_delay(Object *obj, Visitor *v, const char *name,
+                               void *opaque, Error **errp)
+{
+    SharedPool *sp = SHARED_POOL(obj);
+    uint32_t value;
+
+    if (sp->completed) {
+        error_setg(errp, "shared-pool: '%s' cannot change once the pool "
+                   "exists", name);
+        return;
+    }
+    if (!visit_type_uint32(v, name, &value, errp)) {
+        return;
+    }
+    sp->unmap_delay = value;
 }
 
 static bool sp_check_multiple(SharedPool *sp, const char *name,
@@ -930,6 +992,12 @@ static void sp_complete(UserCreatable *uc, Error **errp)
                    "'prefill' (%" PRIu64 ")", sp_low(sp), sp->prefill);
         return;
     }
+    if (sp->unmap_delay > SHARED_POOL_MAX_UNMAP_DELAY_MS) {
+        error_setg(errp, "shared-pool: 'unmap-delay' (%" PRIu32 ") is more "
+                   "than %d milliseconds", sp->unmap_delay,
+                   SHARED_POOL_MAX_UNMAP_DELAY_MS);
+        return;
+    }
     sp->completed = true;
     the_pool = sp;
     qemu_add_machine_init_done_notifier(&sp->machine_done);
@@ -947,6 +1015,7 @@ static void sp_instance_init(Object *obj)
     sp->size = 1 * GiB;
     sp->granule = 2 * MiB;
     sp->prefill = 64 * MiB;
+    sp->unmap_delay = SHARED_POOL_UNMAP_DELAY_MS;
     qemu_mutex_init(&sp->lock);
     sp->machine_done.notify = sp_machine_done;
     sp->suspend.notify = sp_suspend;
@@ -985,6 +1054,13 @@ static void sp_class_init(ObjectClass *oc, void *data)
         object_class_property_set_description(oc, props[i].name,
                                               props[i].desc);
     }
+    object_class_property_add(oc, "unmap-delay", "uint32",
+                              sp_get_unmap_delay, sp_set_unmap_delay,
+                              NULL, NULL);
+    object_class_property_set_description(oc, "unmap-delay",
+                                          "milliseconds a chunk of the window "
+                                          "stays mapped once nothing in it "
+                                          "is pooled or held (default 10000)");
 }
 
 static const TypeInfo shared_pool_info = {
