@@ -85,7 +85,7 @@ class FakeQEMU(threading.Thread):
             return {"enabled": True, "shared-pages": 16, "devices": []}
         if cmd == "x-query-shared-pool":
             return {"held-bytes": 0, "pooled-bytes": 0, "exits": 0,
-                    "mapped-chunks": 4}
+                    "mapped-chunks": 4, "unmapped-chunks": 9}
         if cmd == "query-cpus-fast":
             # Not in cpu-index order.
             return [{"cpu-index": 1, "thread-id": self.vcpu.native_id,
@@ -286,7 +286,8 @@ class HotbenchTest(unittest.TestCase):
                           for r in host},
                          {("7", "3", "4", "", "5", "2", "1", "112", "2",
                            "6")})
-        self.assertEqual({r["pool_mapped_chunks"] for r in host}, {"4"})
+        self.assertEqual({(r["pool_mapped_chunks"], r["pool_unmapped_chunks"])
+                          for r in host}, {("4", "9")})
         # The VM's mappings by page size, as the VM-wide query gave them.
         self.assertEqual({(r["kvm_pages_4k"], r["kvm_pages_2m"],
                            r["kvm_pages_1g"]) for r in host},

@@ -118,7 +118,7 @@ class Sampler:
     VM_STATS = ("pages_4k", "pages_2m", "pages_1g")
     FIELDS = (("t", "guard_shared_bytes", "guard_violations",
                "pool_held_bytes", "pool_pooled_bytes", "pool_exits",
-               "pool_mapped_chunks") +
+               "pool_mapped_chunks", "pool_unmapped_chunks") +
               tuple("kvm_" + n for n in STATS) +
               ("shared_bytes", "qmp_ms", "stats_ms") +
               vcpu_columns(VCPU_STATS) +
@@ -188,9 +188,10 @@ class Sampler:
             row["pool_pooled_bytes"] = p["pooled-bytes"]
             row["pool_exits"] = p["exits"]
             # One memslot each: a chunk unmapped is a memslot deleted,
-            # which makes KVM zap every mapping of the VM's
-            # (KVM_X86_QUIRK_SLOT_ZAP_ALL) and L2 fault them back in.
+            # and KVM drops that memslot's mappings (all of the VM's
+            # where "zap-all" is true); unmapped-chunks counts them.
             row["pool_mapped_chunks"] = p.get("mapped-chunks", "")
+            row["pool_unmapped_chunks"] = p.get("unmapped-chunks", "")
         # How long QEMU took to answer those two: QMP commands run in its
         # main loop, under the lock its vCPU threads take for the port I/O
         # and MMIO that QEMU emulates, so a slow answer is a busy main
