@@ -259,10 +259,16 @@ class HotbenchTest(unittest.TestCase):
         self.assertLess(spun[0], 20 * secs + 20, spun)
         # Where each vCPU was at the samples: vCPU 1 spins, vCPU 0 sleeps
         # (in a futex: Python's Event.wait), where the kernel names it.
+        # vCPU 0 wakes 200 times a second, and on a loaded machine waits
+        # for a CPU: a sample may find it runnable, most do not.
         states = {i: {r["vcpu%d_state" % i] for r in host} for i in (0, 1)}
-        self.assertTrue(all(x.startswith("S ") for x in states[0]), states)
+        self.assertLessEqual(states[0] - {"R"},
+                             {x for x in states[0] if x.startswith("S ")},
+                             states)
+        asleep = [r["vcpu0_state"].startswith("S ") for r in host]
+        self.assertGreater(sum(asleep), len(asleep) / 2, states)
         self.assertIn("R", states[1], states)
-        if states[0] != {"S ?"}:
+        if states[0] - {"R"} != {"S ?"}:
             self.assertTrue(any("futex" in x for x in states[0]), states)
         # vCPU 0 slept some 200 times a second: its voluntary switches.
         slept = (int(host[-1]["vcpu0_vcsw"]) - int(host[0]["vcpu0_vcsw"]))
