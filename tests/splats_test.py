@@ -99,6 +99,28 @@ class KernelSplats(unittest.TestCase):
             self.assertEqual((rc, out), (2, ""), args)
             self.assertIn("usage: kernel-splats", err, args)
 
+    def test_retry_note_is_not_a_splat(self):
+        # tests/host/lib.sh's l2_loss quotes why a lost L2 run was run
+        # again; the check's line goes to L1's console, which kernel-splats
+        # reads: L2's panic, quoted, must not pass for L1's.
+        lib = os.path.join(os.path.dirname(SPLATS), "..", "tests", "host",
+                           "lib.sh")
+        run = os.path.join(self.dir.name, "attempt1")
+        os.mkdir(run)
+        with open(os.path.join(run, "nested.out"), "w") as f:
+            f.write("vmrun: FAIL: kernel panic: [   58.607197] Kernel panic"
+                    " - not syncing: Fatal exception in interrupt\n")
+        note = subprocess.run(
+            ["bash", "-c", '. "$1"; l2_loss "$2"', "l2_loss", lib, run],
+            capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(note, "kernel panic: Kernel panic - not syncing: "
+                         "Fatal exception in interrupt")
+        line = "bench: PASS x (attempt 2, the one before lost L2: %s)"
+        self.assertEqual(self.run_splats(self.log(line % note + "\n"))[0], 0)
+        # The same line with the timestamp left in is one.
+        self.assertEqual(self.run_splats(self.log(
+            line % "[   58.607197] Kernel panic - not syncing" + "\n"))[0], 1)
+
 
 if __name__ == "__main__":
     unittest.main()

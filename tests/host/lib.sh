@@ -64,7 +64,9 @@ l2_lost() {
 		grep -q "timer wakeup didn't happen" "$1/l2-console.log" 2>/dev/null
 }
 
-# l2_loss DIR: how the run in DIR was lost, for the report.
+# l2_loss DIR: how the run in DIR was lost, for the report.  A kernel
+# line quoted loses its printk timestamp: the report goes to L1's console,
+# and kernel-splats would take the quote for L1's own panic.
 l2_loss() {
 	local r
 	[ -e "$1/l2-silent" ] &&
@@ -72,6 +74,7 @@ l2_loss() {
 	r=$(sed -n 's/^vmrun: FAIL: //p' "$1/nested.out" 2>/dev/null | tail -n 1)
 	[ -n "$r" ] || r=$(tr -d '\r' <"$1/l2-console.log" 2>/dev/null |
 		grep -m1 -o "rcu_sched kthread timer wakeup didn't happen for [0-9]* jiffies")
+	r=$(echo "$r" | sed 's/\[ *[0-9]*\.[0-9]*\] *//g')
 	echo "${r:-unknown}"
 }
 
