@@ -110,7 +110,7 @@ if [ ! -s "$f" ]; then
 	check start-query fail "no x-query-shared-pool answer: $(tail -n 1 "$out/start.err"; tail -n 2 "$out/start.out")"
 else
 	got=$(jq "$f" "'%#x %d %d %d %d %d %d' % (r['base'], r['size'], r['granule'], r['quota'], r['prefill'], r['low'], r['unmap-delay'])")
-	want="0x900000000 1073741824 2097152 536870912 67108864 33554432 10000"
+	want="0x900000000 1073741824 2097152 536870912 67108864 33554432 60000"
 	check start-config "$([ "$got" = "$want" ] && echo pass || echo fail)" \
 		"base size granule quota prefill low unmap-delay: $got${got:+; wanted $want}"
 	p=$(jq "$f" "r['pooled-bytes']") h=$(jq "$f" "r['held-bytes']")

@@ -52,7 +52,7 @@
 #define SHARED_POOL_MAX_CHUNKS      256
 #define SHARED_POOL_SCAN_MS         100     /* while grants change */
 #define SHARED_POOL_IDLE_SCAN_MS    1000    /* the most it backs off to */
-#define SHARED_POOL_UNMAP_DELAY_MS  10000   /* unmap-delay's default */
+#define SHARED_POOL_UNMAP_DELAY_MS  60000   /* unmap-delay's default */
 #define SHARED_POOL_MAX_UNMAP_DELAY_MS  600000
 
 OBJECT_DECLARE_SIMPLE_TYPE(SharedPool, SHARED_POOL)
@@ -1060,7 +1060,7 @@ static void sp_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "unmap-delay",
                                           "milliseconds a chunk of the window "
                                           "stays mapped once nothing in it "
-                                          "is pooled or held (default 10000)");
+                                          "is pooled or held (default 60000)");
 }
 
 static const TypeInfo shared_pool_info = {
