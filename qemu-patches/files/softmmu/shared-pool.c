@@ -886,15 +886,24 @@ static void sp_get_size(Object *obj, Visitor *v, const char *name,
     visit_type_size(v, name, &value, errp);
 }
 
+/* The properties are fixed once the object is complete. */
+static bool sp_may_set(SharedPool *sp, const char *name, Error **errp)
+{
+    if (sp->completed) {
+        error_setg(errp, "shared-pool: '%s' cannot change once the pool "
+                   "exists", name);
+        return false;
+    }
+    return true;
+}
+
 static void sp_set_size(Object *obj, Visitor *v, const char *name,
                         void *opaque, Error **errp)
 {
     SharedPool *sp = SHARED_POOL(obj);
     uint64_t value;
 
-    if (sp->completed) {
-        error_setg(errp, "shared-pool: '%s' cannot change once the pool "
-                   "exists", name);
+    if (!sp_may_set(sp, name, errp)) {
         return;
     }
     if (!visit_type_size(v, name, &value, errp)) {
@@ -923,9 +932,7 @@ static void sp_set_unmap_delay(Object *obj, Visitor *v, const char *name,
     SharedPool *sp = SHARED_POOL(obj);
     uint32_t value;
 
-    if (sp->completed) {
-        error_setg(errp, "shared-pool: '%s' cannot change once the pool "
-                   "exists", name);
+    if (!sp_may_set(sp, name, errp)) {
         return;
     }
     if (!visit_type_uint32(v, name, &value, errp)) {
