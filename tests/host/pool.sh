@@ -101,6 +101,14 @@ cpu=$(python3 "$qmp" "$sock" query-cpus-fast 2>>"$out/start.err" |
 feat=$(python3 "$qmp" "$sock" qom-get "{\"path\": \"$cpu\", \"property\": \"kvm-shared-pool\"}" 2>>"$out/start.err")
 mig=$(python3 "$qmp" "$sock" migrate '{"uri": "exec:cat >/dev/null"}' 2>&1)
 migrc=$?
+# The properties are fixed once the pool exists, and the object stays.
+fixed=()
+for a in '"property": "quota", "value": 1048576' '"property": "unmap-delay", "value": 0'; do
+	fixed+=("$(python3 "$qmp" "$sock" qom-set "{\"path\": \"/objects/sp0\", $a}" 2>&1; echo "rc=$?")")
+done
+fixed+=("$(python3 "$qmp" "$sock" object-del '{"id": "sp0"}' 2>&1; echo "rc=$?")")
+after=$(python3 "$qmp" "$sock" x-query-shared-pool 2>>"$out/start.err" |
+	python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["quota"], r["unmap-delay"])' 2>/dev/null)
 python3 "$qmp" "$sock" quit >/dev/null 2>&1
 wait $pid
 qrc=$?
@@ -131,6 +139,14 @@ check start-cpuid "$([ "$feat" = true ] && echo pass || echo fail)" \
 	"$cpu kvm-shared-pool=${feat:-no answer}"
 check start-migration-blocked "$([ "$migrc" = 1 ] && [[ $mig == *"shared-pool: the granules the guest holds are not migrated"* ]] && echo pass || echo fail)" \
 	"migrate: exit $migrc, $(echo "$mig" | head -n 1 | cut -c1-160)"
+fixed_ok=pass
+for i in 0 1; do
+	[[ ${fixed[$i]} == *"cannot change once the pool exists"*rc=1 ]] || fixed_ok=fail
+done
+[[ ${fixed[2]} == *"object 'sp0' is in use, can not be deleted"*rc=1 ]] || fixed_ok=fail
+[ "$after" = "536870912 60000" ] || fixed_ok=fail
+check start-fixed $fixed_ok \
+	"qom-set quota: $(echo "${fixed[0]}" | tr '\n' ' ' | cut -c1-100); qom-set unmap-delay: $(echo "${fixed[1]}" | tr '\n' ' ' | cut -c1-100); object-del: $(echo "${fixed[2]}" | tr '\n' ' ' | cut -c1-100); quota and unmap-delay after: ${after:-no answer}"
 check start-quit "$([ "$qrc" = 0 ] && echo pass || echo fail)" "QEMU exit $qrc"
 
 # The same VM without the object: no pool, no CPUID bit.
