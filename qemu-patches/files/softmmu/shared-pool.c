@@ -470,12 +470,16 @@ static void sp_recycle(SharedPool *sp)
  * grant there creates it again, so a chunk that the pool's level moves
  * in and out of is kept mapped meanwhile.  Its free granules hold nothing
  * (they were discarded when they became free); unmapping discards the
- * chunk again, since the guest could have written there.
+ * chunk again, since the guest could have written there.  The discard
+ * comes after the commit: until the memslot is gone, a vCPU can still
+ * fault a page of the chunk in.
  */
 static void sp_unmap_idle(SharedPool *sp, bool at_once)
 {
+    g_autofree unsigned long *gone = bitmap_new(sp->nchunks);
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL);
     uint64_t c, i, first, count;
+    int r;
 
     memory_region_transaction_begin();
     for (c = 0; c < sp->nchunks; c++) {
@@ -499,12 +503,22 @@ static void sp_unmap_idle(SharedPool *sp, bool at_once)
         }
         memory_region_del_subregion(&sp->window, &sp->chunks[c]);
         clear_bit(c, sp->chunk_mapped);
+        set_bit(c, gone);
         sp->chunk_idle_since[c] = -1;
-        sp_discard(sp, first, count);
         sp->unmapped_chunks++;
         trace_shared_pool_chunk(c, false);
     }
     memory_region_transaction_commit();
+
+    for (c = find_first_bit(gone, sp->nchunks); c < sp->nchunks;
+         c = find_next_bit(gone, sp->nchunks, c + 1)) {
+        first = c * sp->chunk_granules;
+        count = MIN(sp->chunk_granules, sp->ngranules - first);
+        r = sp_discard(sp, first, count);
+        if (r < 0) {
+            sp_warn(sp, "discarding an unmapped chunk", r);
+        }
+    }
 }
 
 static void sp_age_transit(SharedPool *sp)
@@ -1067,7 +1081,8 @@ static void sp_class_init(ObjectClass *oc, void *data)
     object_class_property_set_description(oc, "unmap-delay",
                                           "milliseconds a chunk of the window "
                                           "stays mapped once nothing in it "
-                                          "is pooled or held (default 60000)");
+                                          "is pooled, held or promised "
+                                          "(default 60000)");
 }
 
 static const TypeInfo shared_pool_info = {
