@@ -463,6 +463,13 @@ static void sp_recycle(SharedPool *sp)
     }
 }
 
+/* Chunk @c's granules: the first in *@first; returns how many. */
+static uint64_t sp_chunk_span(SharedPool *sp, uint64_t c, uint64_t *first)
+{
+    *first = c * sp->chunk_granules;
+    return MIN(sp->chunk_granules, sp->ngranules - *first);
+}
+
 /*
  * Unmap the chunks that have had nothing pooled, held or promised for
  * unmap-delay, or at once with @at_once (a reset, which leaves every
@@ -486,8 +493,7 @@ static void sp_unmap_idle(SharedPool *sp, bool at_once)
         if (!test_bit(c, sp->chunk_mapped)) {
             continue;
         }
-        first = c * sp->chunk_granules;
-        count = MIN(sp->chunk_granules, sp->ngranules - first);
+        count = sp_chunk_span(sp, c, &first);
         for (i = first; i < first + count && sp_usable(sp, i); i++) {
             ;
         }
@@ -512,8 +518,7 @@ static void sp_unmap_idle(SharedPool *sp, bool at_once)
 
     for (c = find_first_bit(gone, sp->nchunks); c < sp->nchunks;
          c = find_next_bit(gone, sp->nchunks, c + 1)) {
-        first = c * sp->chunk_granules;
-        count = MIN(sp->chunk_granules, sp->ngranules - first);
+        count = sp_chunk_span(sp, c, &first);
         r = sp_discard(sp, first, count);
         if (r < 0) {
             sp_warn(sp, "discarding an unmapped chunk", r);
