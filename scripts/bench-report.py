@@ -225,6 +225,14 @@ class Run:
         if opened:
             s["opened_median"] = statistics.median(opened)
             s["opened_max"] = opened[-1]
+        # QEMU's answer to each device_add, in ms (runs before the column
+        # was there have none).
+        added = sorted(num(r["device_add_secs"]) * 1000 for r in self.disks
+                       if r.get("hotplugged") == "True" and
+                       num(r.get("device_add_secs")) is not None)
+        if added:
+            s["add_median"] = statistics.median(added)
+            s["add_max"] = added[-1]
         # QEMU's answer times (host.csv's qmp_ms and stats_ms).
         for col in ("qmp", "stats"):
             v = sorted(x for x in (num(r.get(col + "_ms"))
@@ -745,7 +753,9 @@ def main():
         for col, what in (("qmp", "the guard's and the pool's QMP "
                            "queries (QEMU's main loop)"),
                           ("stats", "query-stats (the main loop and "
-                           "every vCPU thread)")):
+                           "every vCPU thread)"),
+                          ("add", "each device_add (the main loop, while "
+                           "it plugs the disk)")):
             if any(col + "_median" in st[v] for v in st):
                 L.append("QEMU's answer to %s, median / max ms: " % what +
                          "; ".join("%s %s / %s" % (
