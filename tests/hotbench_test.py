@@ -159,7 +159,8 @@ class Guest(threading.Thread):
 
     def run(self):
         self.put("ready=1")
-        self.put("gs=1.0 shared_pages=16 4K.used=0")
+        self.put("gs=1.0 shared_pages=16 classes=512,4K chunks=1,2 "
+                 "used=7,0 fails=0,0")
         if self.silent:
             return
         for s in range(self.disks):
@@ -178,8 +179,8 @@ class Guest(threading.Thread):
         self.put("prof.ticks=55")
         while not self.stop.wait(0.5):
             t += 1
-            # Only what changed: 4K.used once, shared_pages never.
-            self.put("gs=%d.0%s" % (t, " 4K.used=3" if t == 4 else ""))
+            # Only what changed: the slots used once, shared_pages never.
+            self.put("gs=%d.0%s" % (t, " used=7,3" if t == 4 else ""))
             if t == 6:
                 self.put("removed=0")
                 self.put("done=1")
@@ -241,6 +242,11 @@ class HotbenchTest(unittest.TestCase):
         used = [(float(r["guest_t"]), r["4K.used"]) for r in gs]
         self.assertTrue(all(u == ("3" if t >= 4 else "0") for t, u in used),
                         used)
+        # The per-class fields written out as one column a class.
+        self.assertEqual({(r["512.used"], r["512.chunks"], r["4K.chunks"],
+                           r["4K.fails"]) for r in gs}, {("7", "1", "2", "0")})
+        self.assertNotIn("used", gs[0])
+        self.assertNotIn("classes", gs[0])
         self.assertIn("device_add", cmds)
         self.assertIn("device_del", cmds)
         self.assertNotIn("quit", cmds)
@@ -334,6 +340,22 @@ class HotbenchTest(unittest.TestCase):
         self.assertTrue(0.1 <= float(disks[1]["device_add_secs"]) < 5,
                         disks[1])
         self.assertIn("device_add answered: median ", p.stdout)
+
+    def test_per_class(self):
+        row = hotbench.per_class({"guest_t": "1.0", "classes": "512,4K",
+                                  "used": "5,7", "chunks": "1",
+                                  "cc_bytes": "9"})
+        self.assertEqual(row, {"guest_t": "1.0", "cc_bytes": "9",
+                               "512.used": "5", "4K.used": "7",
+                               "512.chunks": "1", "4K.chunks": ""})
+        # No classes (no cc-swiotlb): nothing to write out.
+        self.assertEqual(hotbench.per_class({"guest_t": "1.0",
+                                             "swiotlb_used": "3"}),
+                         {"guest_t": "1.0", "swiotlb_used": "3"})
+        # The sample itself is left as it was, to carry forward.
+        s = {"classes": "4K", "used": "2"}
+        hotbench.per_class(s)
+        self.assertEqual(s, {"classes": "4K", "used": "2"})
 
     def test_up_to_first(self):
         keys = {"up.bn1": "vdb 2.5", "first.bn1": "3.75",

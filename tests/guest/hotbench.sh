@@ -38,11 +38,13 @@
 #                           (slabs in transient pools, "-" without
 #                           CONFIG_SWIOTLB_DYNAMIC), cc_bytes
 #                           (cc-swiotlb's pool), grant_bytes (held from
-#                           the host),
+#                           the host), classes (cc-swiotlb's size
+#                           classes, comma-separated) and, in the same
+#                           order, chunks, used and fails (each class's
+#                           chunks, slots out of the depot: mapped or in
+#                           a per-CPU cache, and map failures); the host
+#                           (hotbench.py) writes them out as
 #                           CLASS.chunks, CLASS.used and CLASS.fails
-#                           (cc-swiotlb's chunks, slots out of the depot:
-#                           mapped or in a per-CPU cache, and map
-#                           failures per size class)
 #   removed=N               hot-plugged disks still present when the wait
 #                           for their removal ended (0: all gone)
 #   cc.NAME=VALUE           the emulation's counters, SETTLE seconds later
@@ -85,10 +87,15 @@ put() {
 	_l="$_l $1=$2"
 }
 
-# add KEY FILE: put KEY and FILE's first line ("-" if none), with no fork.
-add() {
+# get FILE: FILE's first line in _v ("-" if none), with no fork.
+get() {
 	_v=-
-	[ -r "$2" ] && read -r _v <"$2"
+	[ -r "$1" ] && read -r _v <"$1"
+}
+
+# add KEY FILE: put KEY and FILE's first line.
+add() {
+	get "$2"
 	put "$1" "$_v"
 }
 
@@ -116,13 +123,27 @@ sample() {
 				[ "$_k" = held_bytes ] && put grant_bytes "$_v"
 			done <$ccdbg/grants
 		fi
+		# One field a kind for all classes: the slots used change
+		# every second in most classes, and a field each would cost
+		# variant 4 twice the bytes of variant 2's samples.
+		_cl= _cn= _cu= _cf=
 		for _c in $ccdbg/*/; do
 			_c=${_c%/}
 			[ -r "$_c/chunks" ] || continue
-			add "${_c##*/}.chunks" "$_c/chunks"
-			add "${_c##*/}.used" "$_c/slots_used"
-			add "${_c##*/}.fails" "$_c/map_failures"
+			_cl="$_cl,${_c##*/}"
+			get "$_c/chunks"
+			_cn="$_cn,$_v"
+			get "$_c/slots_used"
+			_cu="$_cu,$_v"
+			get "$_c/map_failures"
+			_cf="$_cf,$_v"
 		done
+		if [ -n "$_cl" ]; then
+			put classes "${_cl#,}"
+			put chunks "${_cn#,}"
+			put used "${_cu#,}"
+			put fails "${_cf#,}"
+		fi
 	fi
 	# To the data channel only: a line a second on L2's serial console
 	# would cost more than the sample.

@@ -509,6 +509,24 @@ def parse_kv(text):
     return out
 
 
+def per_class(sample):
+    """SAMPLE (a gs= line's values, carried forward) with its per-class
+    fields written out: classes=512,4K with used=5,7 becomes 512.used=5
+    and 4K.used=7, and the same for chunks and fails.  A field with
+    fewer values than classes gives "" for the others."""
+    row = dict(sample)
+    names = row.pop("classes", "")
+    names = names.split(",") if names else []
+    for kind in ("chunks", "used", "fails"):
+        vals = row.pop(kind, None)
+        if vals is None or not names:
+            continue
+        vals = vals.split(",")
+        for i, c in enumerate(names):
+            row["%s.%s" % (c, kind)] = vals[i] if i < len(vals) else ""
+    return row
+
+
 def up_to_first(keys, serial):
     """Seconds from ioload opening SERIAL's disk (up.SERIAL=DEV T) to its
     first completed transfer (first.SERIAL=T), on the guest's clock; ""
@@ -710,7 +728,7 @@ def main():
             # A gs= line has only the values that changed: carry the
             # others forward.
             last.update(parse_kv("guest_t=" + value))
-            row = dict(last)
+            row = per_class(last)
             row["t"] = t
             gs.append(row)
         elif key == "sample":
