@@ -105,6 +105,14 @@ def column(rows, key):
     return [v for v in (num(r.get(key)) for r in rows) if v is not None]
 
 
+def put_median_max(s, prefix, values):
+    """PREFIX_median and PREFIX_max of VALUES into S; nothing if there
+    are none."""
+    if values:
+        s[prefix + "_median"] = statistics.median(values)
+        s[prefix + "_max"] = max(values)
+
+
 def data_keys(path):
     keys = {}
     try:
@@ -211,37 +219,20 @@ class Run:
                                    for r in self.host] or [0]))
         if self.console:
             s["lockups"], s["problems"], s["full"] = self.console
-        lat = sorted(num(r["add_to_first_io"]) for r in self.disks
-                     if num(r.get("add_to_first_io")) is not None)
-        if lat:
-            s["lat_median"] = statistics.median(lat)
-            s["lat_max"] = lat[-1]
+        lat = column(self.disks, "add_to_first_io")
+        put_median_max(s, "lat", lat)
         s["lat_n"] = len(lat)
-        # Of that, from ioload opening the disk (runs before the column
-        # was there have none).
-        opened = sorted(num(r["up_to_first_io"]) for r in self.disks
-                       if r.get("hotplugged") == "True" and
-                       num(r.get("up_to_first_io")) is not None)
-        if opened:
-            s["opened_median"] = statistics.median(opened)
-            s["opened_max"] = opened[-1]
-        # QEMU's answer to each device_add, in ms (runs before the column
-        # was there have none).
-        added = sorted(num(r["device_add_secs"]) * 1000 for r in self.disks
-                       if r.get("hotplugged") == "True" and
-                       num(r.get("device_add_secs")) is not None)
-        if added:
-            s["add_median"] = statistics.median(added)
-            s["add_max"] = added[-1]
+        plugged = [r for r in self.disks if r.get("hotplugged") == "True"]
+        # Of that, from ioload opening the disk, and QEMU's answer to each
+        # device_add, in ms (runs before these columns were there have
+        # none).
+        put_median_max(s, "opened", column(plugged, "up_to_first_io"))
+        put_median_max(s, "add", [x * 1000 for x in
+                                  column(plugged, "device_add_secs")])
         # QEMU's answer times (host.csv's qmp_ms and stats_ms).
         for col in ("qmp", "stats"):
-            v = sorted(x for x in (num(r.get(col + "_ms"))
-                                   for r in self.host) if x is not None)
-            if v:
-                s[col + "_median"] = statistics.median(v)
-                s[col + "_max"] = v[-1]
-        s["hotplugged"] = sum(1 for r in self.disks
-                              if r.get("hotplugged") == "True")
+            put_median_max(s, col, column(self.host, col + "_ms"))
+        s["hotplugged"] = len(plugged)
         s["ok"] = self.summary.get("disks_ok")
         shared = [num(r.get("shared_bytes"), 0) for r in self.host]
         if shared:

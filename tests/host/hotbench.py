@@ -37,9 +37,10 @@ samples, each row whole, though a gs= line carries only the values that
 changed), io.csv (ioload's per-second totals), iops.csv (per disk and
 second), disks.csv (per disk: when it was plugged, device_add to its first
 completed I/O on this clock, ioload opening it to its first completed I/O
-on the guest's, how long QEMU took to answer its device_add, its totals), profile.csv (the guest kernel's tick profile
-under load, its top functions, when the kernel has one: profile= on its
-command line), l1-profile.csv (L1's own kernel tick profile every
+on the guest's, how long QEMU took to answer its device_add, its totals),
+profile.csv (the guest kernel's tick profile under load, its top
+functions, when the kernel has one: profile= on its command line),
+l1-profile.csv (L1's own kernel tick profile every
 --l1-profile seconds, when L1 has one: class L1Profile; each row written
 as it is read) and summary.json (with quiesced_t, when quiesced= came,
 prof_ticks, the guest profile's ticks in all, or prof_error, and
@@ -790,8 +791,8 @@ def main():
         rows.append(r)
     write_csv(os.path.join(opts.out, "disks.csv"),
               ("serial", "kind", "hotplugged", "added_t", "add_to_first_io",
-               "up_to_first_io", "device_add_secs", "ops", "reads", "writes", "bytes", "errors",
-               "vfail", "error", "removed"), rows)
+               "up_to_first_io", "device_add_secs", "ops", "reads", "writes",
+               "bytes", "errors", "vfail", "error", "removed"), rows)
     summary["disks_ok"] = sum(1 for r in rows if r.get("ops") not in
                               (None, "", "0") and r.get("errors") == "0" and
                               r.get("vfail") == "0" and
